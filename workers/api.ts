@@ -1,0 +1,228 @@
+/**
+ * The one typed interface between the UI (main thread) and the engine (Web Worker, Comlink).
+ * Both sides import only types from here. Every method resolves to a `Result`: the engine never throws across
+ * the boundary, so the UI can always show a specific message and stay usable.
+ */
+import type { ModelJson } from './model-json';
+
+export type { ModelJson } from './model-json';
+
+/** Machine-readable error codes; the engine also sends a ready-to-show `message`. */
+export type EngineErrorCode =
+  | 'model-fetch-failed' // model.json or the .onnx file could not be fetched
+  | 'model-invalid' // model.json malformed or inconsistent
+  | 'model-hash-mismatch' // sha256 of the .onnx file differs from model.json
+  | 'model-not-ready' // a call that needs the model came before init()
+  | 'empty-file' // 0 bytes, or only blank lines
+  | 'not-text' // binary content (NUL bytes, invalid UTF-8)
+  | 'utf16' // UTF-16 encoded file
+  | 'no-rows' // header but no data rows
+  | 'no-features' // the header maps to none of the model's sensors
+  | 'malformed-csv' // unbalanced quotes and the like, with the row
+  | 'too-large' // the file cannot fit in this browser's memory
+  | 'no-file' // an operation that needs a loaded file came before load()
+  | 'mapping-not-accepted' // predict() while columns are missing/duplicated and the user has not accepted it
+  | 'bad-request' // row/column out of range and the like (a UI bug, reported plainly)
+  | 'cancelled'
+  | 'internal';
+
+export interface EngineError {
+  code: EngineErrorCode;
+  message: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: EngineError };
+
+export interface Progress {
+  phase: 'parse' | 'predict' | 'export';
+  /** Bytes for parse/export, rows for predict. */
+  done: number;
+  total: number;
+}
+export type ProgressCallback = (progress: Progress) => void;
+
+/** Absolute URLs, built on the main thread from import.meta.env.BASE_URL (a relative URL would resolve against the worker's path). */
+export interface ModelUrls {
+  modelJson: string;
+  /** Directory of model.json; the .onnx file name comes from model.json. */
+  modelDir: string;
+}
+
+export type ColumnRole = 'id' | 'feature' | 'label' | 'other';
+
+export interface ColumnInfo {
+  /** Position in the uploaded file (0-based). */
+  index: number;
+  /** Header text exactly as uploaded. */
+  header: string;
+  role: ColumnRole;
+  /** For role 'feature': the model feature it feeds (e.g. "Sensor-12"). */
+  feature?: string;
+  /** True for a second (or later) column mapping to the same feature: it is kept but does not feed the model. */
+  duplicate?: boolean;
+}
+
+/** A cell that is not a number (nor a missing-value marker) in a feature column. */
+export interface CellIssue {
+  row: number; // data row, 0-based
+  col: number; // file column, 0-based
+  raw: string;
+}
+
+/** A data row whose field count differs from the header's. */
+export interface RowShapeIssue {
+  row: number;
+  /** 1-based line in the file, for the message. */
+  line: number;
+  fields: number;
+  expected: number;
+}
+
+export interface MappingReport {
+  /** Model features with no column; never silently filled. */
+  missingFeatures: string[];
+  /** Human text with collapsed ranges: "Sensor-563 … Sensor-590 missing (28 columns)". */
+  missingText: string | null;
+  /** Features that appear in more than one column: the first column is used, the others are kept as data. */
+  duplicateFeatures: { feature: string; columns: number[] }[];
+  /** Prediction needs the user's explicit consent when features are missing or duplicated. */
+  needsConsent: boolean;
+}
+
+export interface LabelReport {
+  column: number;
+  header: string;
+  fails: number;
+  passes: number;
+  /** Cells that are neither a fail nor a pass value (counted, not guessed). */
+  unknown: number;
+}
+
+export interface LoadSummary {
+  fileName: string;
+  bytes: number;
+  rows: number;
+  columns: ColumnInfo[];
+  delimiter: ',' | ';' | '\t';
+  hasBom: boolean;
+  lineEnding: '\n' | '\r\n' | '\r';
+  /** Column used to name rows, if any. */
+  idColumn: number | null;
+  mapping: MappingReport;
+  label: LabelReport | null;
+  /** Non-numeric cells in feature columns: total count and the first examples (≤ 200). */
+  cellIssueCount: number;
+  cellIssues: CellIssue[];
+  /** Rows with too few / too many fields: count and first examples (≤ 200). */
+  rowShapeIssueCount: number;
+  rowShapeIssues: RowShapeIssue[];
+  /** Missing readings (empty, NA, NaN, null…) in mapped feature columns. */
+  missingCells: number;
+  /** Cells a spreadsheet would run as a formula; neutralized in the download. */
+  formulaLikeCells: number;
+  /** Plain-language notes the UI must show (decimal commas read as points, rows with extra fields, …). */
+  notices: string[];
+  /** Whether predictions were already computed during parsing (no consent needed). */
+  predicted: boolean;
+}
+
+export interface PredictOptions {
+  /** The user chose to treat missing/duplicated feature columns as missing readings. */
+  acceptMappingIssues: boolean;
+}
+
+export interface Evaluation {
+  threshold: number;
+  /** Rows with a known label (pass or fail) and a probability. */
+  evaluated: number;
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+  recall: number | null;
+  precision: number | null;
+  f1: number | null;
+  /** Threshold-free, over the evaluated rows; null when one class is absent. */
+  rocAuc: number | null;
+  prAuc: number | null;
+}
+
+export interface ResultsSummary {
+  rows: number;
+  /** Rows with a probability (all rows once predicted). */
+  scored: number;
+  threshold: number;
+  flagged: number;
+  /** Counts of probabilities in 20 equal bins over [0, 1]. */
+  histogram: number[];
+  evaluation: Evaluation | null;
+}
+
+export type RowOrder = 'file' | 'probability-desc' | 'probability-asc';
+
+export interface WindowRequest {
+  /** Position in the current order (not the data row index). */
+  start: number;
+  count: number;
+  colStart: number;
+  colCount: number;
+  order: RowOrder;
+}
+
+export interface WindowRow {
+  /** Data row index (0-based, file order). */
+  row: number;
+  /** Wafer name: the id column's text, else "Row N" (1-based). */
+  name: string;
+  /** Cell texts for columns colStart … colStart+colCount-1, current value (edits applied). */
+  cells: string[];
+  /** Column indices (absolute) in this window whose cell is not a valid number in a feature column. */
+  issueCols: number[];
+  /** Column indices (absolute) in this window that the user edited. */
+  editedCols: number[];
+  probability: number | null;
+}
+
+export interface GridWindow {
+  start: number;
+  rows: WindowRow[];
+}
+
+export interface CellUpdate {
+  row: number;
+  col: number;
+  text: string;
+  /** Why the new text is not a valid reading (it will be treated as missing), or null. */
+  issue: string | null;
+  probability: number | null;
+  /** Whether the cell now differs from the uploaded value. */
+  edited: boolean;
+}
+
+export interface ExportOptions {
+  threshold: number;
+  onlyFlagged: boolean;
+}
+
+export interface ExportResult {
+  blob: Blob;
+  fileName: string;
+  rows: number;
+  /** Text cells prefixed with ' so a spreadsheet will not run them as formulas. */
+  neutralizedCells: number;
+  editedCells: number;
+}
+
+export interface EngineApi {
+  /** Fetch model.json and the ONNX file, verify its sha256, create the session. */
+  init(urls: ModelUrls): Promise<Result<ModelJson>>;
+  /** Stream-parse the file; scores rows while parsing when the mapping is complete. Replaces any loaded file only on success. */
+  load(file: File, onProgress?: ProgressCallback): Promise<Result<LoadSummary>>;
+  /** Stop the running load/predict/export; its promise resolves with code 'cancelled'. */
+  cancel(): Promise<void>;
+  predict(options: PredictOptions, onProgress?: ProgressCallback): Promise<Result<ResultsSummary>>;
+  summarize(threshold: number): Promise<Result<ResultsSummary>>;
+  window(request: WindowRequest): Promise<Result<GridWindow>>;
+  setCell(row: number, col: number, text: string): Promise<Result<CellUpdate>>;
+  exportCsv(options: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>>;
+}
