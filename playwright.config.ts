@@ -1,0 +1,43 @@
+import { defineConfig, devices } from '@playwright/test';
+
+// The end-to-end tests run against the production build served from a sub-path, as on GitHub Pages.
+const port = Number(process.env.E2E_PORT ?? 4173);
+export const basePath = '/sensor-fault-detection/';
+
+// Where Playwright cannot download its own browser (this machine), use the system Chromium.
+const executablePath = process.env.PW_CHROMIUM || undefined;
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  timeout: 90_000,
+  expect: { timeout: 20_000 },
+  fullyParallel: false,
+  workers: 2,
+  retries: 0,
+  reporter: process.env.CI ? [['list']] : [['list']],
+  use: {
+    ...devices['Desktop Chrome'],
+    baseURL: `http://127.0.0.1:${port}${basePath}`,
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: `node scripts/serve-dist.mjs --port ${port} --base ${basePath}`,
+    url: `http://127.0.0.1:${port}${basePath}`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 30_000,
+  },
+});
