@@ -1,0 +1,29 @@
+/** Number formatting shared by the components (en-US grouping, fixed decimals where precision matters). */
+const integer = new Intl.NumberFormat('en-US');
+
+export function formatCount(n: number): string {
+  return integer.format(n);
+}
+
+export function formatPercent(part: number, whole: number, digits = 1): string {
+  if (whole === 0) return '—';
+  return `${((100 * part) / whole).toFixed(digits)} %`;
+}
+
+export function formatProbability(p: number | null): string {
+  return p === null ? '—' : p.toFixed(3);
+}
+
+export function formatMetric(v: number | null | undefined, digits = 3): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export function pluralize(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
