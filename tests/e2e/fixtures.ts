@@ -1,0 +1,87 @@
+import { test as base, expect, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+export const samplePath = `${root}tests/fixtures/wafer/wafer_23012020_041211.csv`;
+export const sampleText = readFileSync(samplePath, 'utf8');
+export const golden = JSON.parse(readFileSync(`${root}tests/fixtures/golden.json`, 'utf8')) as {
+  threshold: number;
+  sample: { file: string; probabilities: number[] };
+  edit_probe?: { row: number; feature: string; value: string; probability: number };
+};
+export const modelJson = JSON.parse(readFileSync(`${root}public/models/model.json`, 'utf8')) as {
+  threshold: { value: number };
+  features: string[];
+};
+
+/**
+ * Every test records the requests the page makes; any request that leaves the page's origin fails the test
+ * (the app promises that no data leaves the browser).
+ */
+export const test = base.extend<{ foreignRequests: string[] }>({
+  foreignRequests: [
+    async ({ page, baseURL }, use) => {
+      const origin = new URL(baseURL ?? 'http://127.0.0.1').origin;
+      const foreign: string[] = [];
+      page.on('request', (request) => {
+        const url = request.url();
+        if (url.startsWith('blob:') || url.startsWith('data:')) return;
+        if (new URL(url).origin !== origin) foreign.push(url);
+      });
+      await use(foreign);
+      expect(foreign, 'requests outside the page origin').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+export { expect };
+
+/** Opens the app and waits until the model is loaded and verified. */
+export async function openApp(page: Page): Promise<void> {
+  await page.goto('./');
+  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+}
+
+/** Gives the app a file through the file picker (the drop zone's button). */
+export async function pickFile(page: Page, name: string, content: string | Buffer): Promise<void> {
+  await page.getByTestId('file-input').setInputFiles({
+    name,
+    mimeType: name.endsWith('.txt') ? 'text/plain' : 'text/csv',
+    buffer: typeof content === 'string' ? Buffer.from(content, 'utf8') : content,
+  });
+}
+
+/** Drops files on the page as a user dragging from the desktop would. */
+export async function dropFiles(page: Page, files: { name: string; content: string }[]): Promise<void> {
+  const dataTransfer = await page.evaluateHandle((list) => {
+    const transfer = new DataTransfer();
+    for (const file of list) transfer.items.add(new File([file.content], file.name, { type: 'text/csv' }));
+    return transfer;
+  }, files);
+  await page.dispatchEvent('body', 'dragenter', { dataTransfer });
+  await page.dispatchEvent('body', 'dragover', { dataTransfer });
+  await page.dispatchEvent('body', 'drop', { dataTransfer });
+}
+
+/** Splits CSV text into records (the fixtures have no quoted newlines). */
+export function records(text: string): string[] {
+  return text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((line) => line.length > 0);
+}
+
+/** The sample with some columns removed, for the missing-columns message. */
+export function sampleWithout(columns: Set<string>): string {
+  const lines = records(sampleText);
+  const header = lines[0].split(',');
+  const keep = header.map((name) => !columns.has(name));
+  return lines.map((line) => line.split(',').filter((_, i) => keep[i]).join(',')).join('\n') + '\n';
+}
+
+/** The sample with given cells (data row, header name) replaced. */
+export function sampleWithCells(cells: { row: number; column: string; text: string }[]): string {
+  const lines = records(sampleText);
+  const header = lines[0].split(',');
+  const rows = lines.slice(1).map((line) => line.split(','));
+  for (const cell of cells) rows[cell.row][header.indexOf(cell.column)] = cell.text;
+  return [lines[0], ...rows.map((r) => r.join(','))].join('\n') + '\n';
+}
