@@ -1,0 +1,86 @@
+/** Property: for generated CSV text, load() never throws; when it succeeds, an unedited export keeps every cell. */
+import fc from 'fast-check';
+import Papa from 'papaparse';
+import { beforeAll, expect, test } from 'vitest';
+import type { EngineErrorCode } from '../../workers/api';
+import type { Engine } from '../../workers/engine/engine';
+import { isFormulaLike } from '../../workers/engine/validate';
+import { fileFromText, readyEngine } from './helpers';
+
+const KNOWN: EngineErrorCode[] = ['empty-file', 'not-text', 'utf16', 'no-rows', 'no-features', 'malformed-csv', 'too-large'];
+
+const chars = fc.constantFrom('a', 'Z', '0', '7', '.', '-', '+', '=', '@', ' ', '"', ',', ';', '\t', '\n', '\r', 'é', '€', 'e', 'N', 'A');
+const field = fc.oneof(
+  fc.string({ unit: chars, maxLength: 8 }),
+  fc.double({ noNaN: true }).map(String),
+  fc.constantFrom('', 'NA', '-1.5', '=SUM(A1)', '@x', 'inf', '1,5'),
+);
+
+function serialize(rows: string[][], delim: string, eol: string, quoteAll: boolean): string {
+  return rows
+    .map((r) =>
+      r
+        .map((f) => (quoteAll || f.includes(delim) || f.includes('"') || f.includes('\n') || f.includes('\r') || f === '' ? (f === '' && !quoteAll ? '' : `"${f.replace(/"/g, '""')}"`) : f))
+        .join(delim),
+    )
+    .join(eol);
+}
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await readyEngine({ sliceSize: 64 });
+});
+
+test('load() never throws; ok loads export every original cell (neutralized formulas aside)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.array(field, { minLength: 6, maxLength: 6 }), { minLength: 0, maxLength: 8 }),
+      fc.constantFrom(',', ';', '\t'),
+      fc.constantFrom('\n', '\r\n'),
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      async (ncolRaw, rawRows, delim, eol, bom, trailing, quoteAll) => {
+        const ncol = Math.max(2, ncolRaw);
+        const header = ['', ...Array.from({ length: ncol - 1 }, (_, i) => `Sensor-${i + 1}`)];
+        const rows = rawRows.map((r) => r.slice(0, ncol));
+        const text = (bom ? '\uFEFF' : '') + serialize([header, ...rows], delim, eol, quoteAll) + (trailing ? eol : '');
+        let res;
+        try {
+          res = await engine.load(fileFromText(text));
+        } catch (e) {
+          throw new Error(`load threw: ${String(e)}`);
+        }
+        if (!res.ok) {
+          expect(KNOWN).toContain(res.error.code);
+          expect(rows.length === 0 ? res.error.code : 'no-rows').toBe('no-rows');
+          return;
+        }
+        expect(res.value.rows).toBe(rows.length);
+        expect(res.value.delimiter).toBe(delim);
+        const predicted = res.value.predicted;
+        const out = unwrapExport(await engine.exportCsv({ threshold: 0.5, onlyFlagged: false }));
+        const outText = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await out.blob.arrayBuffer());
+        expect(outText.startsWith('\uFEFF')).toBe(bom);
+        const parsed = Papa.parse<string[]>(outText.replace(/^\uFEFF/, ''), { delimiter: delim, newline: eol as '\n' | '\r\n', skipEmptyLines: true }).data;
+        expect(parsed).toHaveLength(rows.length + 1);
+        [header, ...rows].forEach((orig, r) => {
+          const got = parsed[r]!;
+          expect(got).toHaveLength(ncol + 2);
+          orig.forEach((cell, c) => {
+            const o = got[c]!;
+            if (o !== cell) expect([isFormulaLike(cell, delim === ';'), o]).toEqual([true, `'${cell}`]);
+          });
+          if (r > 0) expect(got[ncol + 1]).toMatch(predicted ? /^(Fault|OK)$/ : /^$/);
+        });
+      },
+    ),
+    { numRuns: Number(process.env.FC_RUNS ?? 80), ...(process.env.FC_RUNS ? {} : { seed: 20260126 }) },
+  );
+});
+
+function unwrapExport<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
+  if (!r.ok) throw new Error(`export failed: ${r.error.code} ${r.error.message}`);
+  return r.value;
+}

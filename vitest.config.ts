@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/unit/**/*.test.ts'],
+    environment: 'node',
+    // Model tests create an onnxruntime-web (WASM) session and score the sample; allow for a slow 2-core CI box.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});

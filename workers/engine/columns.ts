@@ -1,0 +1,143 @@
+/** Header → model feature mapping (names + aliases), id and label detection, missing/duplicate reports. */
+import type { ColumnInfo, MappingReport } from '../api';
+import type { ModelJson } from '../model-json';
+import { fail } from './errors';
+
+export interface ColumnMapping {
+  columns: ColumnInfo[];
+  mapping: MappingReport;
+  /** For each file column: the feature index it feeds, or -1 (duplicates and non-features are -1). */
+  featureOfColumn: Int32Array;
+  idColumn: number | null;
+  labelColumn: number | null;
+}
+
+function norm(s: string): string {
+  return s.trim().toLowerCase();
+}
+
+const MAX_RUNS_SHOWN = 8;
+
+/**
+ * Collapse missing features (given by feature index, sorted) into runs by model order:
+ * "Sensor-5, Sensor-9 … Sensor-12 missing (5 columns)".
+ */
+export function describeMissing(features: string[], missingIdx: number[]): string | null {
+  if (missingIdx.length === 0) return null;
+  const sorted = [...missingIdx].sort((a, b) => a - b);
+  const runs: string[] = [];
+  let runStart = sorted[0] as number;
+  let prev = runStart;
+  const flush = (a: number, b: number) => {
+    const fa = features[a] ?? String(a);
+    const fb = features[b] ?? String(b);
+    if (a === b) runs.push(fa);
+    else if (b === a + 1) runs.push(fa, fb);
+    else runs.push(`${fa} … ${fb}`);
+  };
+  for (let k = 1; k < sorted.length; k++) {
+    const v = sorted[k] as number;
+    if (v === prev + 1) {
+      prev = v;
+      continue;
+    }
+    flush(runStart, prev);
+    runStart = v;
+    prev = v;
+  }
+  flush(runStart, prev);
+  const n = sorted.length;
+  const shown = runs.length > MAX_RUNS_SHOWN ? `${runs.slice(0, MAX_RUNS_SHOWN).join(', ')} and others` : runs.join(', ');
+  return `${shown} missing (${n} ${n === 1 ? 'column' : 'columns'})`;
+}
+
+export function mapColumns(header: string[], model: ModelJson): ColumnMapping {
+  const lookup = new Map<string, number>();
+  model.features.forEach((f, i) => {
+    if (!lookup.has(norm(f))) lookup.set(norm(f), i);
+  });
+  model.features.forEach((f, i) => {
+    for (const a of model.aliases[f] ?? []) if (!lookup.has(norm(a))) lookup.set(norm(a), i);
+  });
+  const idNames = new Set(model.id_column_names.map(norm));
+  idNames.add('unnamed: 0');
+  const labelNames = new Set(model.label.column_names.map(norm));
+
+  const columns: ColumnInfo[] = [];
+  const featureOfColumn = new Int32Array(header.length).fill(-1);
+  const firstColumnOf = new Int32Array(model.features.length).fill(-1);
+  const dupCols = new Map<number, number[]>();
+  let idColumn: number | null = null;
+  let labelColumn: number | null = null;
+  let unnamed: number | null = null;
+
+  header.forEach((h, index) => {
+    const key = norm(h);
+    const fi = lookup.get(key);
+    if (fi !== undefined) {
+      const feature = model.features[fi] as string;
+      if (firstColumnOf[fi] === -1) {
+        firstColumnOf[fi] = index;
+        featureOfColumn[index] = fi;
+        columns.push({ index, header: h, role: 'feature', feature });
+      } else {
+        const list = dupCols.get(fi) ?? [firstColumnOf[fi] as number];
+        list.push(index);
+        dupCols.set(fi, list);
+        columns.push({ index, header: h, role: 'feature', feature, duplicate: true });
+      }
+      return;
+    }
+    if (labelColumn === null && labelNames.has(key)) {
+      labelColumn = index;
+      columns.push({ index, header: h, role: 'label' });
+      return;
+    }
+    if (idColumn === null && key !== '' && idNames.has(key)) {
+      idColumn = index;
+      columns.push({ index, header: h, role: 'id' });
+      return;
+    }
+    if (key === '' && unnamed === null) unnamed = index;
+    columns.push({ index, header: h, role: 'other' });
+  });
+  // The unnamed column pandas/Excel write for the index (first, or last after a reordering) names the wafers,
+  // unless a named id column exists.
+  if (idColumn === null && unnamed !== null && idNames.has('')) {
+    idColumn = unnamed;
+    const col = columns[unnamed];
+    if (col) col.role = 'id';
+  }
+
+  const mappedCount = model.features.reduce((acc, _f, i) => acc + (firstColumnOf[i] !== -1 ? 1 : 0), 0);
+  if (mappedCount === 0) {
+    const nonEmpty = header.map((h) => h.trim()).filter((h) => h !== '');
+    if (labelColumn !== null && header.every((_h, i) => i === labelColumn || i === idColumn)) {
+      fail(
+        'no-features',
+        `This file has only a label column (“${header[labelColumn]}”) and no sensor readings. Upload the file with the sensor columns (${model.features[0]} … ${model.features[model.features.length - 1]}).`,
+      );
+    }
+    const found = nonEmpty.slice(0, 5).map((h) => `“${h.length > 30 ? `${h.slice(0, 30)}…` : h}”`);
+    const looksNumeric = nonEmpty.length > 0 && nonEmpty.slice(0, 5).every((h) => h !== '' && !Number.isNaN(Number(h)));
+    fail(
+      'no-features',
+      `None of the ${header.length} columns match the model's sensors (expected headers like ${model.features[0]}, ${model.features[1] ?? ''} …). ` +
+        (found.length > 0 ? `Found: ${found.join(', ')}${nonEmpty.length > 5 ? ` and ${nonEmpty.length - 5} more` : ''}.` : 'The header row is empty.') +
+        (looksNumeric ? ' The first row looks like numbers — the file may be missing its header row.' : ''),
+    );
+  }
+
+  const missingIdx: number[] = [];
+  for (let i = 0; i < model.features.length; i++) if (firstColumnOf[i] === -1) missingIdx.push(i);
+  const duplicateFeatures = [...dupCols.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([fi, cols]) => ({ feature: model.features[fi] as string, columns: cols }));
+  const mapping: MappingReport = {
+    missingFeatures: missingIdx.map((i) => model.features[i] as string),
+    missingText: describeMissing(model.features, missingIdx),
+    duplicateFeatures,
+    needsConsent: missingIdx.length > 0 || duplicateFeatures.length > 0,
+  };
+  return { columns, mapping, featureOfColumn, idColumn, labelColumn };
+}

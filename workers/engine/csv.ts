@@ -1,0 +1,390 @@
+/**
+ * Byte-level CSV handling: sniffing (encoding, BOM, delimiter, line ending) and a quote-aware record splitter
+ * that streams a Blob in slices and reports each record's byte span. The text of complete records is handed to
+ * PapaParse, whose record count must match the splitter's.
+ *
+ * Splitting on bytes is safe in UTF-8: the ASCII bytes `"`, `,`, `;`, TAB, CR and LF never occur inside a
+ * multi-byte sequence.
+ */
+import Papa from 'papaparse';
+import { fail } from './errors';
+
+export type Delimiter = ',' | ';' | '\t';
+export type LineEnding = '\n' | '\r\n' | '\r';
+
+export const DEFAULT_SLICE_SIZE = 1 << 20;
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+export interface Sniffed {
+  delimiter: Delimiter;
+  lineEnding: LineEnding;
+  hasBom: boolean;
+  /** Byte offset of the first character after the BOM (0 or 3). */
+  dataStart: number;
+}
+
+/** How many bytes to read for sniffing. */
+export const SNIFF_BYTES = 64 * 1024;
+
+function isWhitespaceByte(b: number): boolean {
+  return b === SPACE || b === TAB || b === LF || b === CR || b === 0x0b || b === 0x0c;
+}
+
+/** Cut a UTF-8 buffer back to the last complete character (for decoding a head that ends mid-sequence). */
+function trimIncompleteUtf8(bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  // Walk back over at most 3 continuation bytes to the lead byte.
+  let i = n - 1;
+  let cont = 0;
+  while (i >= 0 && cont < 3 && ((bytes[i] ?? 0) & 0xc0) === 0x80) {
+    i--;
+    cont++;
+  }
+  if (i < 0) return bytes;
+  const lead = bytes[i] ?? 0;
+  let need = 1;
+  if (lead >= 0xf0) need = 4;
+  else if (lead >= 0xe0) need = 3;
+  else if (lead >= 0xc0) need = 2;
+  if (need > 1 && cont + 1 < need) return bytes.subarray(0, i);
+  return bytes;
+}
+
+/**
+ * Inspect the first bytes of a file. `head` is the first SNIFF_BYTES (or the whole file when smaller).
+ * Throws EngineFailure 'empty-file' | 'utf16' | 'not-text'.
+ */
+export function sniff(head: Uint8Array, fileSize: number): Sniffed {
+  const whole = head.length >= fileSize;
+  if (fileSize === 0) fail('empty-file', 'The file is empty (0 bytes).');
+  const b0 = head[0];
+  const b1 = head[1];
+  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) {
+    fail('utf16', 'This file is encoded as UTF-16 (Unicode text). Please save it as "CSV UTF-8 (comma delimited)" and upload it again.');
+  }
+  // NUL bytes: many in alternating positions → UTF-16 without BOM; otherwise binary.
+  const probe = head.subarray(0, Math.min(head.length, 4096));
+  let nulEven = 0;
+  let nulOdd = 0;
+  for (let i = 0; i < probe.length; i++) {
+    if (probe[i] === 0) {
+      if (i % 2 === 0) nulEven++;
+      else nulOdd++;
+    }
+  }
+  const half = probe.length / 2;
+  if (half >= 2 && (nulOdd > half * 0.3 || nulEven > half * 0.3) && Math.min(nulOdd, nulEven) < half * 0.05) {
+    fail('utf16', 'This file looks like UTF-16 text. Please save it as "CSV UTF-8 (comma delimited)" and upload it again.');
+  }
+  let nulAll = nulEven + nulOdd;
+  for (let i = probe.length; i < head.length; i++) if (head[i] === 0) nulAll++;
+  if (nulAll > 0) {
+    fail('not-text', 'This file is not a text CSV file (it contains binary data). Please upload the CSV export of your sensor readings.');
+  }
+  const hasBom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
+  const dataStart = hasBom ? 3 : 0;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(whole ? head : trimIncompleteUtf8(head));
+  } catch {
+    fail('not-text', 'This file is not valid UTF-8 text (it may be binary, or saved in another encoding). Please save it as "CSV UTF-8" and upload it again.');
+  }
+  let allBlank = true;
+  for (let i = dataStart; i < head.length; i++) {
+    if (!isWhitespaceByte(head[i] ?? 0)) {
+      allBlank = false;
+      break;
+    }
+  }
+  if (allBlank && whole) fail('empty-file', 'The file is empty (it contains only blank lines).');
+
+  // Header line = first non-blank line; count delimiters outside quotes.
+  let i = dataStart;
+  while (i < head.length && (head[i] === LF || head[i] === CR)) i++;
+  const counts = { ',': 0, ';': 0, '\t': 0 };
+  let inQ = false;
+  let lineEnding: LineEnding | null = null;
+  for (; i < head.length; i++) {
+    const c = head[i];
+    if (c === QUOTE) inQ = !inQ;
+    else if (inQ) continue;
+    else if (c === 0x2c) counts[',']++;
+    else if (c === 0x3b) counts[';']++;
+    else if (c === TAB) counts['\t']++;
+    else if (c === LF) {
+      lineEnding = '\n';
+      break;
+    } else if (c === CR) {
+      lineEnding = head[i + 1] === LF ? '\r\n' : '\r';
+      if (i + 1 >= head.length && !whole) lineEnding = '\r\n';
+      break;
+    }
+  }
+  let delimiter: Delimiter = ',';
+  if (counts[';'] > counts[delimiter]) delimiter = ';';
+  if (counts['\t'] > counts[delimiter]) delimiter = '\t';
+  return { delimiter, lineEnding: lineEnding ?? '\n', hasBom, dataStart };
+}
+
+/** Records completed within one slice. Offsets are relative to `bytes`; `offset` is the file offset of bytes[0]. */
+export interface SplitBatch {
+  bytes: Uint8Array;
+  offset: number;
+  /** Per record: start, end of content (before the terminator), end (after the terminator). */
+  starts: number[];
+  contentEnds: number[];
+  ends: number[];
+  /** 1-based physical line on which each record starts. */
+  lines: number[];
+  /** True when some record here ends with a line ending other than the expected one. */
+  mixed: boolean;
+  /** File offset up to which bytes have been read. */
+  bytesRead: number;
+}
+
+export interface SplitOptions {
+  delimiter: Delimiter;
+  lineEnding: LineEnding;
+  /** File offset to start at (after the BOM). */
+  start: number;
+  /** File offset to stop at (default: blob size). */
+  end?: number;
+  sliceSize?: number;
+  /** Line number of the record at `start` (default 1). */
+  firstLine?: number;
+}
+
+const S_FIELD_START = 0;
+const S_UNQUOTED = 1;
+const S_IN_QUOTED = 2;
+const S_QUOTE_IN_QUOTED = 3;
+const S_QUOTE_WS = 4;
+
+export async function readBytes(blob: Blob, start: number, end: number): Promise<Uint8Array> {
+  return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+}
+
+/**
+ * Stream the blob in slices and yield the complete records of each slice. Mirrors PapaParse's quote rules: a
+ * quote opens a quoted field only at the start of a field; inside, `""` is a literal quote and a quote followed by
+ * a delimiter / line break (optionally after spaces) closes it. CR LF, LF and lone CR all end a record.
+ */
+export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenerator<SplitBatch> {
+  const sliceSize = Math.max(1, opts.sliceSize ?? DEFAULT_SLICE_SIZE);
+  const end = opts.end ?? blob.size;
+  const delim = opts.delimiter.charCodeAt(0);
+  const expected = opts.lineEnding;
+  let pos = opts.start;
+  let carry: Uint8Array = new Uint8Array(0);
+  let carryOffset = pos;
+  let state = S_FIELD_START;
+  let line = opts.firstLine ?? 1;
+  let recLine = line;
+  // Index (in the next buffer) where scanning resumes; state applies to bytes before it.
+  let scanFrom = 0;
+  while (pos < end || carry.length > 0) {
+    const readEnd = Math.min(end, pos + sliceSize);
+    const eof = readEnd >= end;
+    let buf: Uint8Array;
+    if (pos < readEnd) {
+      const slice = await readBytes(blob, pos, readEnd);
+      if (carry.length === 0) buf = slice;
+      else {
+        buf = new Uint8Array(carry.length + slice.length);
+        buf.set(carry, 0);
+        buf.set(slice, carry.length);
+      }
+    } else buf = carry;
+    pos = readEnd;
+    const offset = carryOffset;
+    const starts: number[] = [];
+    const contentEnds: number[] = [];
+    const ends: number[] = [];
+    const lines: number[] = [];
+    let mixed = false;
+    let recStart = 0;
+    let i = scanFrom;
+    const n = buf.length;
+    let stoppedEarly = false;
+    while (i < n) {
+      const c = buf[i] as number;
+      if (state === S_IN_QUOTED) {
+        if (c === QUOTE) state = S_QUOTE_IN_QUOTED;
+        else if (c === LF) line++;
+        else if (c === CR && buf[i + 1] !== LF) {
+          if (i + 1 >= n && !eof) {
+            stoppedEarly = true;
+            break;
+          }
+          line++;
+        }
+        i++;
+        continue;
+      }
+      if (c === LF || c === CR) {
+        if (state === S_IN_QUOTED) {
+          i++;
+          continue;
+        }
+        let termLen = 1;
+        let term: LineEnding = '\n';
+        if (c === CR) {
+          if (i + 1 >= n && !eof) {
+            stoppedEarly = true;
+            break;
+          }
+          if (buf[i + 1] === LF) {
+            termLen = 2;
+            term = '\r\n';
+          } else term = '\r';
+        }
+        if (term !== expected) mixed = true;
+        starts.push(recStart);
+        contentEnds.push(i);
+        ends.push(i + termLen);
+        lines.push(recLine);
+        line++;
+        recLine = line;
+        i += termLen;
+        recStart = i;
+        state = S_FIELD_START;
+        continue;
+      }
+      switch (state) {
+        case S_FIELD_START:
+          if (c === QUOTE) state = S_IN_QUOTED;
+          else if (c !== delim) state = S_UNQUOTED;
+          break;
+        case S_UNQUOTED:
+          if (c === delim) state = S_FIELD_START;
+          break;
+        case S_QUOTE_IN_QUOTED:
+          if (c === QUOTE) state = S_IN_QUOTED;
+          else if (c === delim) state = S_FIELD_START;
+          else if (c === SPACE || c === TAB) state = S_QUOTE_WS;
+          else state = S_IN_QUOTED;
+          break;
+        case S_QUOTE_WS:
+          if (c === delim) state = S_FIELD_START;
+          else if (c !== SPACE && c !== TAB) state = S_IN_QUOTED;
+          break;
+      }
+      i++;
+    }
+    if (eof && !stoppedEarly && recStart < n) {
+      starts.push(recStart);
+      contentEnds.push(n);
+      ends.push(n);
+      lines.push(recLine);
+      recStart = n;
+    }
+    const done = eof && !stoppedEarly;
+    if (done) {
+      carry = new Uint8Array(0);
+    } else {
+      carry = buf.subarray(recStart);
+      carryOffset = offset + recStart;
+      scanFrom = i - recStart;
+    }
+    yield { bytes: buf, offset, starts, contentEnds, ends, lines, mixed, bytesRead: pos };
+    if (done) break;
+  }
+}
+
+/** Whether a record's content is a blank line (no characters, or only spaces). Blank lines are not rows. */
+export function isBlankRecord(bytes: Uint8Array, start: number, contentEnd: number): boolean {
+  for (let i = start; i < contentEnd; i++) if (bytes[i] !== SPACE) return false;
+  return true;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeUtf8(bytes: Uint8Array, lineHint?: number): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    fail('not-text', `The file is not valid UTF-8 text${lineHint !== undefined ? ` (near line ${lineHint})` : ''}. Please save it as "CSV UTF-8" and upload it again.`);
+  }
+}
+
+/** Parse the records [from, to) of a batch into fields, one entry per record (blank records included). */
+export function parseBatchRecords(batch: SplitBatch, from: number, to: number, delimiter: Delimiter, lineEnding: LineEnding): string[][] {
+  const count = to - from;
+  if (count <= 0) return [];
+  const firstLine = batch.lines[from] ?? 0;
+  let text: string;
+  let newline: LineEnding = lineEnding;
+  if (!batch.mixed) {
+    try {
+      text = decoder.decode(batch.bytes.subarray(batch.starts[from], batch.contentEnds[to - 1]));
+    } catch {
+      // Find the record with the invalid bytes, for the message.
+      for (let r = from; r < to; r++) decodeUtf8(batch.bytes.subarray(batch.starts[r], batch.ends[r]), batch.lines[r]);
+      return decodeUtf8(batch.bytes.subarray(batch.starts[from], batch.contentEnds[to - 1]), firstLine) as never;
+    }
+  } else {
+    const parts: string[] = [];
+    for (let r = from; r < to; r++) parts.push(decodeUtf8(batch.bytes.subarray(batch.starts[r], batch.contentEnds[r]), batch.lines[r]));
+    text = parts.join('\n');
+    newline = '\n';
+  }
+  return parseText(text, count, delimiter, newline, batch.lines, from);
+}
+
+/** Papa-parse `text` expected to hold `count` records; throws 'malformed-csv' otherwise. */
+export function parseText(text: string, count: number, delimiter: Delimiter, newline: LineEnding, lines?: number[], lineBase = 0): string[][] {
+  if (text === '') {
+    if (count === 1) return [['']];
+  }
+  const res = Papa.parse<string[]>(text, {
+    delimiter,
+    newline,
+    quoteChar: '"',
+    escapeChar: '"',
+    header: false,
+    dynamicTyping: false,
+    worker: false,
+    skipEmptyLines: false,
+    fastMode: !text.includes('"'),
+  });
+  const quoteErr = res.errors.find((e) => e.type === 'Quotes');
+  if (quoteErr) {
+    const rowIdx = quoteErr.row ?? 0;
+    const line = lines ? (lines[lineBase + rowIdx] ?? lines[lineBase]) : rowIdx + 1;
+    fail('malformed-csv', `The file is not valid CSV near line ${line}: a quoted field is not closed ("${quoteErr.code}"). Check for a stray double quote (") on that line.`);
+  }
+  if (res.data.length !== count) {
+    const line = lines ? lines[lineBase] : 1;
+    fail('malformed-csv', `The file could not be split into rows consistently near line ${line} (expected ${count} records, read ${res.data.length}).`);
+  }
+  return res.data;
+}
+
+/** Quote a field for CSV output when it contains the delimiter, a quote or a line break (or edge spaces). */
+export function quoteField(field: string, delimiter: Delimiter): string {
+  if (field.includes(delimiter) || field.includes('"') || field.includes('\n') || field.includes('\r') || (field.length > 0 && (field[0] === ' ' || field[field.length - 1] === ' '))) {
+    return `"${field.replace(/"/g, '""')}"`;
+  }
+  return field;
+}
+
+/** Yield to the event loop so queued messages (cancel()) run; unclamped, unlike nested setTimeout(0). */
+export function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as unknown as { setImmediate?: (cb: () => void) => void };
+  if (typeof g.setImmediate === 'function') {
+    const si = g.setImmediate;
+    return new Promise((resolve) => si(resolve));
+  }
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+}

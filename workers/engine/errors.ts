@@ -1,0 +1,51 @@
+import type { EngineError, EngineErrorCode, Result } from '../api';
+
+/** An error the engine means to report as-is (code + ready-to-show message). */
+export class EngineFailure extends Error {
+  readonly code: EngineErrorCode;
+  constructor(code: EngineErrorCode, message: string) {
+    super(message);
+    this.name = 'EngineFailure';
+    this.code = code;
+  }
+  toEngineError(): EngineError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function fail(code: EngineErrorCode, message: string): never {
+  throw new EngineFailure(code, message);
+}
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function toEngineError(e: unknown): EngineError {
+  if (e instanceof EngineFailure) return e.toEngineError();
+  if (e instanceof RangeError) {
+    return { code: 'too-large', message: `The browser ran out of memory (${e.message}).` };
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return { code: 'internal', message: `Unexpected engine error: ${msg}` };
+}
+
+export function errResult<T>(e: unknown): Result<T> {
+  return { ok: false, error: toEngineError(e) };
+}
+
+/** Cooperative cancellation: a token checked between slices/batches. */
+export class CancelToken {
+  cancelled = false;
+  throwIfCancelled(): void {
+    if (this.cancelled) fail('cancelled', 'Cancelled.');
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n < 1024 ** 4) return `${(n / 1024 ** 3).toFixed(2)} GB`;
+  return `${(n / 1024 ** 4).toFixed(2)} TB`;
+}

@@ -1,0 +1,120 @@
+/** model.json validation, ONNX sha256 check, onnxruntime-web (WASM) session and batched scoring. */
+import * as ort from 'onnxruntime-web/wasm';
+import type { ModelJson } from '../model-json';
+import { fail } from './errors';
+
+export const SCORE_BATCH_ROWS = 5000;
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+function isStrArray(x: unknown): x is string[] {
+  return Array.isArray(x) && x.every((v) => typeof v === 'string');
+}
+
+/** Check the fields the engine relies on; throws 'model-invalid' naming the first problem. */
+export function validateModelJson(x: unknown): ModelJson {
+  const bad = (what: string): never => fail('model-invalid', `The model description (model.json) is invalid: ${what}.`);
+  if (!isObj(x)) bad('not a JSON object');
+  const m = x as Record<string, unknown>;
+  const onnx = m['onnx'];
+  if (!isObj(onnx)) return bad('missing "onnx"');
+  if (typeof onnx['file'] !== 'string' || onnx['file'] === '') bad('missing onnx.file');
+  if (typeof onnx['sha256'] !== 'string' || !/^[0-9a-f]{64}$/i.test(onnx['sha256'])) bad('onnx.sha256 is not a sha256 hex digest');
+  if (typeof onnx['input'] !== 'string') bad('missing onnx.input');
+  const outputs = onnx['outputs'];
+  if (!isObj(outputs) || typeof outputs['probability'] !== 'string') bad('missing onnx.outputs.probability');
+  const features = m['features'];
+  if (!isStrArray(features) || features.length === 0) bad('"features" must be a non-empty list of names');
+  if (new Set(features as string[]).size !== (features as string[]).length) bad('"features" has duplicate names');
+  const aliases = m['aliases'] ?? {};
+  if (!isObj(aliases) || !Object.values(aliases).every(isStrArray)) bad('"aliases" must map feature names to lists of names');
+  if (!isStrArray(m['id_column_names'] ?? [])) bad('"id_column_names" must be a list of names');
+  const label = m['label'];
+  if (!isObj(label) || !isStrArray(label['column_names']) || !isStrArray(label['fail_values']) || !isStrArray(label['pass_values'])) {
+    bad('"label" must have column_names, fail_values and pass_values');
+  }
+  const threshold = m['threshold'];
+  if (!isObj(threshold) || typeof threshold['value'] !== 'number' || !(threshold['value'] >= 0 && threshold['value'] <= 1)) {
+    bad('"threshold.value" must be a number in [0, 1]');
+  }
+  const out = x as unknown as ModelJson;
+  return { ...out, aliases: aliases as Record<string, string[]>, id_column_names: (m['id_column_names'] as string[] | undefined) ?? [] };
+}
+
+let ortConfigured = false;
+function configureOrt(): void {
+  if (ortConfigured) return;
+  ortConfigured = true;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  if (!isolated) ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+}
+
+export class Model {
+  private constructor(
+    readonly json: ModelJson,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  get nFeatures(): number {
+    return this.json.features.length;
+  }
+
+  /** Verify the ONNX bytes against model.json's sha256 and create the session. */
+  static async create(json: ModelJson, onnxBytes: Uint8Array): Promise<Model> {
+    const actual = await sha256Hex(onnxBytes);
+    const expected = json.onnx.sha256.toLowerCase();
+    if (actual !== expected) {
+      fail(
+        'model-hash-mismatch',
+        `The model file ${json.onnx.file} does not match its description: sha256 is ${actual}, model.json expects ${expected}. The deployment is inconsistent; reload the page, and if it persists, report it.`,
+      );
+    }
+    configureOrt();
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(onnxBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    } catch (e) {
+      return fail('model-invalid', `The model file could not be loaded by onnxruntime: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!session.inputNames.includes(json.onnx.input)) {
+      fail('model-invalid', `The model has no input named "${json.onnx.input}" (it has ${session.inputNames.join(', ')}).`);
+    }
+    if (!session.outputNames.includes(json.onnx.outputs.probability)) {
+      fail('model-invalid', `The model has no output named "${json.onnx.outputs.probability}" (it has ${session.outputNames.join(', ')}).`);
+    }
+    return new Model(json, session);
+  }
+
+  /**
+   * P(fail) for `rows` rows of a row-major float32 matrix (NaN = missing). Runs in batches of SCORE_BATCH_ROWS;
+   * `between` is awaited between batches (cancellation, progress).
+   */
+  async score(matrix: Float32Array, rows: number, between?: (done: number) => Promise<void> | void): Promise<Float32Array> {
+    const nF = this.nFeatures;
+    if (matrix.length < rows * nF) fail('internal', 'score(): matrix smaller than rows × features');
+    const out = new Float32Array(rows);
+    const probName = this.json.onnx.outputs.probability;
+    for (let start = 0; start < rows; start += SCORE_BATCH_ROWS) {
+      const n = Math.min(SCORE_BATCH_ROWS, rows - start);
+      const input = new ort.Tensor('float32', matrix.subarray(start * nF, (start + n) * nF), [n, nF]);
+      const result = await this.session.run({ [this.json.onnx.input]: input }, [probName]);
+      const prob = result[probName];
+      if (!prob || !(prob.data instanceof Float32Array)) fail('model-invalid', `The model output "${probName}" is not a float32 tensor.`);
+      const data = prob.data as Float32Array;
+      const width = prob.dims[1] ?? 1;
+      if (prob.dims[0] !== n) fail('model-invalid', `The model output "${probName}" has ${prob.dims[0]} rows for ${n} inputs.`);
+      for (let i = 0; i < n; i++) out[start + i] = width >= 2 ? (data[i * width + 1] as number) : (data[i] as number);
+      input.dispose();
+      prob.dispose();
+      if (between) await between(start + n);
+    }
+    return out;
+  }
+}

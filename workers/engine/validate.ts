@@ -1,0 +1,170 @@
+/** Cell validation: readings, missing markers, issues, formula-like text. Allocation-free on the hot path. */
+
+export const CellKind = {
+  Number: 0,
+  Missing: 1,
+  /** Text that is not a number (it is treated as a missing reading once the user has been told). */
+  Text: 2,
+  /** inf / -inf / Infinity / beyond float32 range. */
+  NonFinite: 3,
+} as const;
+export type CellKind = (typeof CellKind)[keyof typeof CellKind];
+
+const MISSING_MARKERS = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '-']);
+const MISSING_EXACT = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '-', 'n/a', 'NAN', 'na', 'none', 'NONE', 'Null']);
+const INF_RE = /^[+-]?(inf|infinity)$/i;
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Out-parameter for `classifyCell`: the value when the kind is Number; whether a decimal comma was read. */
+export interface CellOut {
+  value: number;
+  decimalComma: boolean;
+}
+
+/** Last char of a plain decimal: a digit or "." ("5."); excludes "Infinity" and trailing whitespace forms. */
+function isFastDecimalEnd(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 46;
+}
+
+function isWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 0xa0 || c === 0xfeff;
+}
+
+/**
+ * Strict decimal check on s[from, to): optional sign, digits with optional fraction (".5" and "5." allowed),
+ * optional exponent. No hex, no thousands separators, no "Infinity". `sep` is the decimal separator char code.
+ */
+function isDecimal(s: string, from: number, to: number, sep: number): boolean {
+  let i = from;
+  if (i >= to) return false;
+  let c = s.charCodeAt(i);
+  if (c === 43 || c === 45) {
+    i++;
+    if (i >= to) return false;
+    c = s.charCodeAt(i);
+  }
+  let digits = 0;
+  while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+    i++;
+    digits++;
+  }
+  if (i < to && s.charCodeAt(i) === sep) {
+    i++;
+    while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return false;
+  if (i < to) {
+    c = s.charCodeAt(i);
+    if (c !== 101 && c !== 69) return false;
+    i++;
+    if (i < to) {
+      c = s.charCodeAt(i);
+      if (c === 43 || c === 45) i++;
+    }
+    let ed = 0;
+    while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+      i++;
+      ed++;
+    }
+    if (ed === 0 || i !== to) return false;
+  }
+  return true;
+}
+
+/**
+ * Classify one cell of a feature column. `decimalComma` allows "3,14" (only sensible with the ';' delimiter).
+ */
+export function classifyCell(raw: string, decimalComma: boolean, out: CellOut): CellKind {
+  out.decimalComma = false;
+  const n = raw.length;
+  if (n === 0) return CellKind.Missing;
+  // Fast path: a plain decimal starting with a digit, sign or point (Number() accepts a superset; the
+  // exclusions are hex/binary/octal prefixes, which only follow a leading "0", and a bare sign/point).
+  const c0 = raw.charCodeAt(0);
+  if ((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) {
+    const c1 = n > 1 ? raw.charCodeAt(1) | 0x20 : 0;
+    if (!(c0 === 48 && (c1 === 120 || c1 === 98 || c1 === 111))) {
+      const v = Number(raw);
+      if (v === v && isFastDecimalEnd(raw.charCodeAt(n - 1))) {
+        if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) return CellKind.NonFinite;
+        out.value = v;
+        return CellKind.Number;
+      }
+    }
+  }
+  let from = 0;
+  let to = n;
+  while (from < to && isWs(raw.charCodeAt(from))) from++;
+  while (to > from && isWs(raw.charCodeAt(to - 1))) to--;
+  if (isDecimal(raw, from, to, 46)) {
+    const v = Number(from === 0 && to === n ? raw : raw.slice(from, to));
+    if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) return CellKind.NonFinite;
+    out.value = v;
+    return CellKind.Number;
+  }
+  const t = from === 0 && to === n ? raw : raw.slice(from, to);
+  if (MISSING_EXACT.has(t) || MISSING_MARKERS.has(t.toLowerCase())) return CellKind.Missing;
+  if (decimalComma && isDecimal(t, 0, t.length, 44)) {
+    const v = Number(t.replace(',', '.'));
+    if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) return CellKind.NonFinite;
+    out.value = v;
+    out.decimalComma = true;
+    return CellKind.Number;
+  }
+  if (INF_RE.test(t)) return CellKind.NonFinite;
+  return CellKind.Text;
+}
+
+/** A plain-language reason for an invalid reading, or null when the cell is a number or a missing marker. */
+export function cellIssueText(raw: string, decimalComma: boolean): string | null {
+  const out: CellOut = { value: 0, decimalComma: false };
+  const k = classifyCell(raw, decimalComma, out);
+  const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+  if (k === CellKind.NonFinite) return `“${shown}” is not a finite reading; it is treated as a missing reading.`;
+  if (k === CellKind.Text) return `“${shown}” is not a number; it is treated as a missing reading.`;
+  return null;
+}
+
+/** Whether the text looks numeric to this app (number, missing marker, infinity) — never formula-like. */
+function isNumericLike(raw: string, decimalComma: boolean): boolean {
+  const out: CellOut = { value: 0, decimalComma: false };
+  return classifyCell(raw, decimalComma, out) !== CellKind.Text;
+}
+
+/**
+ * A text cell a spreadsheet may run as a formula (OWASP CSV injection): starts with = + - @ TAB or CR and is not
+ * a number (so "-1.5" is not formula-like).
+ */
+export function isFormulaLike(raw: string, decimalComma = false): boolean {
+  if (raw.length === 0) return false;
+  const c = raw.charCodeAt(0);
+  if (c !== 61 && c !== 43 && c !== 45 && c !== 64 && c !== 9 && c !== 13) return false;
+  return !isNumericLike(raw, decimalComma);
+}
+
+/** Neutralize a formula-like cell by prefixing a single quote. */
+export function neutralize(raw: string): string {
+  return `'${raw}`;
+}
+
+export type LabelValue = 1 | 0 | -1;
+
+export function makeLabelReader(failValues: string[], passValues: string[]): (raw: string) => LabelValue {
+  const f = new Set(failValues.map((v) => v.trim().toLowerCase()));
+  const p = new Set(passValues.map((v) => v.trim().toLowerCase()));
+  return (raw: string) => {
+    const t = raw.trim().toLowerCase();
+    if (f.has(t)) return 1;
+    if (p.has(t)) return 0;
+    // Numeric spellings of the values ("1.0", "-1.0") as written by some exporters.
+    if (t !== '' && !Number.isNaN(Number(t))) {
+      const num = Number(t);
+      for (const v of f) if (v !== '' && Number(v) === num) return 1;
+      for (const v of p) if (v !== '' && Number(v) === num) return 0;
+    }
+    return -1;
+  };
+}
