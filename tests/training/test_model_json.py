@@ -1,0 +1,186 @@
+"""The shipped public/models/model.json matches workers/model-json.ts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+METRIC = {"value": float, "ci95": [float, float]}
+PROTOCOL: dict[str, Any] = {"protocol": str, "rows": int, "fails": int} | {
+    k: METRIC
+    for k in (
+        "roc_auc",
+        "pr_auc",
+        "balanced_error_rate",
+        "g_mean",
+        "recall",
+        "precision",
+        "f1",
+        "flagged_share",
+    )
+}
+SCHEMA: dict[str, Any] = {
+    "name": str,
+    "version": str,
+    "created": str,
+    "description": str,
+    "onnx": {
+        "file": str,
+        "sha256": str,
+        "bytes": int,
+        "input": str,
+        "outputs": {"label": str, "probability": str},
+        "opset": ("record", int),
+    },
+    "features": [str],
+    "aliases": ("record", [str]),
+    "id_column_names": [str],
+    "label": {"column_names": [str], "fail_values": [str], "pass_values": [str], "positive_class": str},
+    "threshold": {"value": float, "rule": str},
+    "metrics": {"cv": PROTOCOL, "time_forward": PROTOCOL},
+    "recipe": {
+        "summary": str,
+        "params": ("record", (float, int, str, bool, type(None))),
+        "selected_features": int,
+    },
+    "training": {
+        "rows": int,
+        "fails": int,
+        "from": str,
+        "to": str,
+        "data_files": [{"name": str, "sha256": str}],
+        "source": str,
+        "licence": str,
+        "commit": str,
+        "versions": ("record", str),
+    },
+    "limitations": [str],
+    "sensors": (
+        "record",
+        {
+            "missing_rate": float,
+            "min": (float, None),
+            "max": (float, None),
+            "p01": (float, None),
+            "p99": (float, None),
+        },
+    ),
+}
+
+
+def check(value: Any, spec: Any, path: str) -> None:
+    if spec is float:
+        assert isinstance(value, int | float) and not isinstance(value, bool), path
+    elif spec is int:
+        assert isinstance(value, int) and not isinstance(value, bool), path
+    elif spec in (str, bool):
+        assert isinstance(value, spec), path
+    elif isinstance(spec, tuple) and spec and spec[0] == "record":
+        assert isinstance(value, dict), path
+        for k, v in value.items():
+            check(v, spec[1], f"{path}.{k}")
+    elif isinstance(spec, tuple):  # union
+        errors = 0
+        for alt in spec:
+            try:
+                if alt is None or alt is type(None):
+                    assert value is None
+                else:
+                    check(value, alt, path)
+                return
+            except AssertionError:
+                errors += 1
+        raise AssertionError(path)
+    elif isinstance(spec, list) and len(spec) == 1:
+        assert isinstance(value, list), path
+        for i, v in enumerate(value):
+            check(v, spec[0], f"{path}[{i}]")
+    elif isinstance(spec, list):  # fixed tuple
+        assert isinstance(value, list) and len(value) == len(spec), path
+        for i, (v, s) in enumerate(zip(value, spec, strict=True)):
+            check(v, s, f"{path}[{i}]")
+    elif isinstance(spec, dict):
+        assert isinstance(value, dict), path
+        assert set(value) == set(spec), f"{path}: keys {sorted(set(value) ^ set(spec))}"
+        for k, s in spec.items():
+            check(value[k], s, f"{path}.{k}")
+    else:
+        raise AssertionError(f"bad spec at {path}")
+
+
+def spec_keys(spec: Any) -> set[str]:
+    out: set[str] = set()
+    if isinstance(spec, dict):
+        for k, v in spec.items():
+            out.add(k)
+            out |= spec_keys(v)
+    elif isinstance(spec, list | tuple):
+        for v in spec:
+            out |= spec_keys(v)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(repo: Path) -> dict[str, Any]:
+    return json.loads((repo / "public" / "models" / "model.json").read_text())
+
+
+def test_schema_covers_every_key_of_the_typescript_contract(repo: Path) -> None:
+    ts = (repo / "workers" / "model-json.ts").read_text()
+    ts = re.sub(r"/\*.*?\*/", "", ts, flags=re.S)
+    ts_keys = set(re.findall(r"^\s*(\w+)\??\s*:", ts, flags=re.M))
+    missing = ts_keys - spec_keys(SCHEMA)
+    assert not missing, f"keys in model-json.ts not covered by the test schema: {missing}"
+
+
+def test_model_json_matches_schema(model: dict[str, Any]) -> None:
+    check(model, SCHEMA, "model")
+
+
+def test_model_json_content(model: dict[str, Any], repo: Path) -> None:
+    onnx_path = repo / "public" / "models" / model["onnx"]["file"]
+    blob = onnx_path.read_bytes()
+    assert hashlib.sha256(blob).hexdigest() == model["onnx"]["sha256"]
+    assert len(blob) == model["onnx"]["bytes"]
+    assert 20_000 < len(blob) < 1_000_000
+    assert model["features"] == [f"Sensor-{i}" for i in range(1, 591)]
+    assert list(model["aliases"]) == model["features"]
+    assert model["onnx"]["opset"]["ai.onnx.ml"] == 3
+    assert model["onnx"]["input"] == "input"
+    assert model["onnx"]["outputs"] == {"label": "label", "probability": "probabilities"}
+    seen: dict[str, str] = {}
+    for feat, names in model["aliases"].items():
+        for n in names:
+            assert seen.setdefault(n.strip().lower(), feat) == feat, f"alias {n} collides"
+    assert model["aliases"]["Sensor-1"] == [
+        "Sensor-1",
+        "sensor_1",
+        "sensor 1",
+        "Sensor 1",
+        "0",
+        "F0",
+        "feature_0",
+        "V1",
+    ]
+    assert set(model["sensors"]) == set(model["features"])
+    assert 0.0 < model["threshold"]["value"] < 1.0 and model["threshold"]["rule"]
+    cv = model["metrics"]["cv"]
+    assert 0.5 < cv["roc_auc"]["value"] < 0.9, "CV ROC-AUC > 0.9 would indicate a leak"
+    for proto in model["metrics"].values():
+        for k, m in proto.items():
+            if isinstance(m, dict):
+                lo, hi = m["ci95"]
+                assert lo <= m["value"] + 1e-9 and m["value"] <= hi + 1e-9, k
+    tr = model["training"]
+    assert tr["rows"] == 1175 and tr["fails"] == 80
+    assert tr["from"].startswith("2008-07-19") and tr["to"].startswith("2008-09-29")
+    assert "UCI" in tr["source"] and "CC BY 4.0" in tr["licence"]
+    for f in tr["data_files"]:
+        assert (
+            hashlib.sha256((repo / "training" / "data" / f["name"]).read_bytes()).hexdigest() == f["sha256"]
+        )
