@@ -112,6 +112,8 @@ export interface LoadSummary {
   label: LabelReport | null;
   /** Non-numeric cells in feature columns: total count and the first examples (≤ 200). */
   cellIssueCount: number;
+  /** Of those, cells that are infinite or beyond the float32 range (inf, -inf, 1e400). */
+  nonFiniteCells: number;
   cellIssues: CellIssue[];
   /** Rows with too few / too many fields: count and first examples (≤ 200). */
   rowShapeIssueCount: number;
@@ -120,7 +122,7 @@ export interface LoadSummary {
   missingCells: number;
   /** Cells a spreadsheet would run as a formula; neutralized in the download. */
   formulaLikeCells: number;
-  /** Plain-language notes the UI must show (decimal commas read as points, rows with extra fields, …). */
+  /** Plain-language notes the UI must show that no other field carries (e.g. decimal commas read as points). */
   notices: string[];
   /** Whether predictions were already computed during parsing (no consent needed). */
   predicted: boolean;
@@ -225,4 +227,6 @@ export interface EngineApi {
   window(request: WindowRequest): Promise<Result<GridWindow>>;
   setCell(row: number, col: number, text: string): Promise<Result<CellUpdate>>;
   exportCsv(options: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>>;
+  /** Liveness check for the UI's heartbeat: answers at once (between slices of any long operation). */
+  ping(): Promise<true>;
 }

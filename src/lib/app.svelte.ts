@@ -152,7 +152,7 @@ class AppState {
       }
     }
     if (this.edits.size > 0) {
-      this.info = `Engine restarted: ${file.name} reloaded and your ${this.edits.size} edit(s) re-applied.`;
+      this.info = `Engine restarted: ${file.name} reloaded and your ${this.edits.size === 1 ? 'edit' : `${this.edits.size} edits`} re-applied.`;
     } else {
       this.info = `Engine restarted: ${file.name} reloaded.`;
     }
@@ -176,7 +176,12 @@ class AppState {
 
   private progressHandler(kind: BusyKind, label: string): (p: Progress) => void {
     this.busy = { kind, label, done: 0, total: 0 };
+    // At most ~10 progress renders a second (the engine reports every slice); the last update always shows.
+    let last = 0;
     return (p) => {
+      const now = performance.now();
+      if (now - last < 100 && p.done < p.total) return;
+      last = now;
       if (this.busy && this.busy.kind === kind) this.busy = { kind, label, done: p.done, total: p.total };
     };
   }
@@ -185,9 +190,16 @@ class AppState {
   takeFiles(files: FileList | File[] | null | undefined): void {
     const list = files ? Array.from(files) : [];
     if (list.length === 0) return;
+    if (this.engineState === 'error') {
+      this.info = null;
+      this.error = this.engineCrashed
+        ? 'The engine stopped, so the file cannot be read: choose “Restart engine” first.'
+        : `The model could not be loaded, so the file cannot be read: ${this.engineMessage}`;
+      return;
+    }
     if (list.length > 1) {
       this.error = null;
-      this.info = `${list.length} files were given; one file at a time is taken, so only “${list[0].name}” is loaded.`;
+      this.info = `${list.length} files were given at once; the app reads one file at a time, so only the first, “${list[0].name}”, is loaded.`;
     } else {
       this.info = null;
     }
@@ -230,7 +242,7 @@ class AppState {
         const kept = this.summary ? ` The previous data (${this.summary.fileName}) is still shown.` : '';
         this.info = `Loading ${file.name} was cancelled.${kept}`;
       } else {
-        this.fail(result.error);
+        this.fail({ ...result.error, message: `“${file.name}” could not be loaded. ${result.error.message}` });
       }
       return false;
     }
@@ -330,7 +342,9 @@ class AppState {
     this.lastExport = null;
     // The probability (and so the order and the counts) may have changed.
     this.gridVersion++;
-    await this.refreshResults();
+    // Not awaited: the grid shows the edited row's new probability at once; counts and metrics (a pass over
+    // all rows, ~100 ms at 100k wafers) follow.
+    void this.refreshResults();
     return result;
   }
 

@@ -4,6 +4,7 @@
  */
 import { wrap, proxy, releaseProxy, type Remote } from 'comlink';
 import type { EngineApi, ModelUrls, Progress, Result } from '../../workers/api';
+import engineWorkerUrl from '../../workers/engine.worker.ts?worker&url';
 
 export type { Progress };
 
@@ -25,15 +26,42 @@ export function modelUrls(): ModelUrls {
   return { modelJson, modelDir };
 }
 
+/**
+ * Heartbeat: a worker that closed itself or hangs sends no 'error' event, so once the model is loaded the bridge
+ * pings it every HEARTBEAT_INTERVAL_MS; no answer within HEARTBEAT_TIMEOUT_MS counts as a dead worker. The engine
+ * yields between slices of every long operation, so a working engine answers well within that.
+ */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+export const HEARTBEAT_TIMEOUT_MS = 10_000;
+
+/**
+ * Start the engine worker from a tiny blob: module that imports the bundled worker script. A worker loaded from
+ * its own URL gets its Content-Security-Policy from that script's HTTP response (the page's <meta> CSP does not
+ * apply to it, and a static host cannot add headers), so it could reach any origin; a blob: worker inherits the
+ * page's policy, so `connect-src 'self'` holds for the engine too — the code that reads the user's file.
+ */
+function startWorker(): Worker {
+  const moduleUrl = new URL(engineWorkerUrl, document.baseURI).href;
+  const source = new Blob([`import ${JSON.stringify(moduleUrl)};\n`], { type: 'text/javascript' });
+  const blobUrl = URL.createObjectURL(source);
+  const worker = new Worker(blobUrl, { type: 'module', name: 'engine' });
+  // The worker has fetched its source once it runs; revoking later is harmless either way.
+  setTimeout(() => URL.revokeObjectURL(blobUrl), 60_000);
+  return worker;
+}
+
 export class EngineBridge {
   private worker: Worker;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private pingSentAt: number | null = null;
+  private lastTick = 0;
   private remote: Remote<EngineApi>;
   private deathDetail: string | null = null;
   /** Resolvers of calls in flight, so a worker death can settle them all. */
   private pending = new Set<(detail: string) => void>();
 
   constructor(private readonly onDeath: (detail: string) => void) {
-    this.worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module' });
+    this.worker = startWorker();
     this.remote = wrap<EngineApi>(this.worker);
     this.worker.addEventListener('error', (event) => this.die(event.message || 'worker error'));
     this.worker.addEventListener('messageerror', () => this.die('a message could not be read'));
@@ -46,6 +74,7 @@ export class EngineBridge {
   private die(detail: string): void {
     if (this.deathDetail !== null) return;
     this.deathDetail = detail;
+    this.stopHeartbeat();
     for (const settle of this.pending) settle(detail);
     this.pending.clear();
     this.onDeath(detail);
@@ -66,7 +95,41 @@ export class EngineBridge {
   }
 
   init(urls: ModelUrls) {
-    return this.call((api) => api.init(urls));
+    return this.call((api) => api.init(urls)).then((result) => {
+      if (result.ok) this.startHeartbeat();
+      return result;
+    });
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat !== null || this.deathDetail !== null) return;
+    this.lastTick = performance.now();
+    this.heartbeat = setInterval(() => {
+      const now = performance.now();
+      const late = now - this.lastTick > 2 * HEARTBEAT_INTERVAL_MS;
+      this.lastTick = now;
+      // This tick itself came late (a busy main thread, a throttled background tab): the answer may be queued
+      // behind it, so give it another interval rather than declaring the worker dead.
+      if (late) return;
+      if (this.pingSentAt !== null) {
+        if (now - this.pingSentAt > HEARTBEAT_TIMEOUT_MS) {
+          this.die(`it has not answered for ${HEARTBEAT_TIMEOUT_MS / 1000} seconds; it may have run out of memory`);
+        }
+        return;
+      }
+      this.pingSentAt = performance.now();
+      this.remote.ping().then(
+        () => {
+          this.pingSentAt = null;
+        },
+        () => undefined,
+      );
+    }, HEARTBEAT_INTERVAL_MS);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
   load(file: File, onProgress: (p: Progress) => void) {
     return this.call((api) => api.load(file, proxy(onProgress)));
@@ -92,6 +155,7 @@ export class EngineBridge {
   }
 
   terminate(): void {
+    this.stopHeartbeat();
     this.deathDetail ??= 'stopped';
     for (const settle of this.pending) settle('stopped');
     this.pending.clear();

@@ -51,6 +51,11 @@ export function describeMissing(features: string[], missingIdx: number[]): strin
   return `${shown} missing (${n} ${n === 1 ? 'column' : 'columns'})`;
 }
 
+function isNumberText(h: string): boolean {
+  const t = h.trim();
+  return t !== '' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t);
+}
+
 export function mapColumns(header: string[], model: ModelJson): ColumnMapping {
   const lookup = new Map<string, number>();
   model.features.forEach((f, i) => {
@@ -122,9 +127,21 @@ export function mapColumns(header: string[], model: ModelJson): ColumnMapping {
     const looksNumeric = nonEmpty.length > 0 && nonEmpty.slice(0, 5).every((h) => h !== '' && !Number.isNaN(Number(h)));
     fail(
       'no-features',
-      `None of the ${header.length} columns match the model's sensors (expected headers like ${model.features[0]}, ${model.features[1] ?? ''} …). ` +
+      `${header.length === 1 ? 'The only column does not match any of' : `None of the ${header.length} columns match`} the model's sensors (expected headers like ${model.features[0]}, ${model.features[1] ?? ''} …). ` +
         (found.length > 0 ? `Found: ${found.join(', ')}${nonEmpty.length > 5 ? ` and ${nonEmpty.length - 5} more` : ''}.` : 'The header row is empty.') +
         (looksNumeric ? ' The first row looks like numbers — the file may be missing its header row.' : ''),
+    );
+  }
+
+  // A file without its header row: the first row of readings is taken as the header. A few of its numbers may even
+  // match the numeric Kaggle aliases ("0" … "589"), so check for header cells that are numbers yet no sensor's name.
+  const numericUnmapped = header.filter((h, i) => featureOfColumn[i] === -1 && !(columns[i]?.role === 'feature') && isNumberText(h));
+  if (numericUnmapped.length >= Math.max(3, Math.ceil(header.length * 0.2))) {
+    const shown = numericUnmapped.slice(0, 3).map((h) => `“${h.trim()}”`).join(', ');
+    fail(
+      'no-features',
+      `The first row of this file looks like readings (${shown} …), not column names: the header row seems to be missing. ` +
+        `Add the header row (${model.features[0]}, ${model.features[1] ?? ''} …, as in the sample file) and upload the file again.`,
     );
   }
 

@@ -186,12 +186,24 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
   let recLine = line;
   // Index (in the next buffer) where scanning resumes; state applies to bytes before it.
   let scanFrom = 0;
+  // Read-ahead: the next slice is requested before this one is handed out, so the disk read overlaps the
+  // caller's parsing. (A rejection is observed when awaited; the no-op catch avoids an unhandled one if the
+  // caller stops early.)
+  const startRead = (from: number): Promise<Uint8Array> | null => {
+    const to = Math.min(end, from + sliceSize);
+    if (from >= to) return null;
+    const p = readBytes(blob, from, to);
+    p.catch(() => undefined);
+    return p;
+  };
+  let nextRead = startRead(pos);
   while (pos < end || carry.length > 0) {
     const readEnd = Math.min(end, pos + sliceSize);
     const eof = readEnd >= end;
     let buf: Uint8Array;
     if (pos < readEnd) {
-      const slice = await readBytes(blob, pos, readEnd);
+      const slice = await (nextRead ?? readBytes(blob, pos, readEnd));
+      nextRead = startRead(readEnd);
       if (carry.length === 0) buf = slice;
       else {
         buf = new Uint8Array(carry.length + slice.length);
@@ -210,6 +222,27 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
     let i = scanFrom;
     const n = buf.length;
     let stoppedEarly = false;
+    // Fast path for the common case: outside a quoted field, and no quote or CR from here to the end of the
+    // buffer. Then every LF ends a record, so records are found with the native indexOf instead of the byte
+    // loop below; the loop then scans only the incomplete tail record.
+    if ((state === S_FIELD_START || state === S_UNQUOTED) && buf.indexOf(QUOTE, i) === -1 && buf.indexOf(CR, i) === -1) {
+      let j = buf.indexOf(LF, i);
+      if (j !== -1) {
+        if (expected !== '\n') mixed = true;
+        do {
+          starts.push(recStart);
+          contentEnds.push(j);
+          ends.push(j + 1);
+          lines.push(recLine);
+          line++;
+          recLine = line;
+          i = j + 1;
+          recStart = i;
+          j = buf.indexOf(LF, i);
+        } while (j !== -1);
+        state = S_FIELD_START;
+      }
+    }
     while (i < n) {
       const c = buf[i] as number;
       if (state === S_IN_QUOTED) {
@@ -301,7 +334,10 @@ export function isBlankRecord(bytes: Uint8Array, start: number, contentEnd: numb
   return true;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a U+FEFF at the start of a record is content (e.g. two exported files joined with `cat`); the file's
+// own BOM is skipped by offset (Sniffed.dataStart). Without it, a record would lose the character or not depending
+// on where a slice happens to start, and the export would re-read it differently from the load.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function decodeUtf8(bytes: Uint8Array, lineHint?: number): string {
   try {
@@ -340,7 +376,13 @@ export function parseText(text: string, count: number, delimiter: Delimiter, new
   if (text === '') {
     if (count === 1) return [['']];
   }
-  const res = Papa.parse<string[]>(text, {
+  // PapaParse drops one leading U+FEFF as a BOM; here it is content (the file's BOM is skipped by offset), so
+  // give Papa one to drop. With quotes, the last record gets its terminator back: Papa accepts a closing quote
+  // followed by spaces before a line break but not before the end of the input, so without it a record would
+  // parse differently as the last one of a slice (or alone, for the grid and the export) than in the middle.
+  const quoted = text.includes('"');
+  const input = (text.charCodeAt(0) === 0xfeff ? `\uFEFF${text}` : text) + (quoted ? newline : '');
+  const res = Papa.parse<string[]>(input, {
     delimiter,
     newline,
     quoteChar: '"',
@@ -349,13 +391,18 @@ export function parseText(text: string, count: number, delimiter: Delimiter, new
     dynamicTyping: false,
     worker: false,
     skipEmptyLines: false,
-    fastMode: !text.includes('"'),
+    fastMode: !quoted,
   });
+  if (quoted) {
+    const last = res.data[res.data.length - 1];
+    if (last && last.length === 1 && last[0] === '') res.data.pop();
+  }
   const quoteErr = res.errors.find((e) => e.type === 'Quotes');
   if (quoteErr) {
     const rowIdx = quoteErr.row ?? 0;
     const line = lines ? (lines[lineBase + rowIdx] ?? lines[lineBase]) : rowIdx + 1;
-    fail('malformed-csv', `The file is not valid CSV near line ${line}: a quoted field is not closed ("${quoteErr.code}"). Check for a stray double quote (") on that line.`);
+    const what = quoteErr.code === 'MissingQuotes' ? 'a quoted field is never closed' : 'a quoted field has text after its closing quote';
+    fail('malformed-csv', `The file is not valid CSV near line ${line}: ${what}. Check for a stray double quote (") on that line.`);
   }
   if (res.data.length !== count) {
     const line = lines ? lines[lineBase] : 1;

@@ -250,6 +250,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
       });
     },
 
+    async ping(): Promise<true> {
+      return true;
+    },
+
     exportCsv(opts: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>> {
       return guarded(async (token) => {
         const s = needSession();

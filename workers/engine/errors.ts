@@ -24,7 +24,10 @@ export function ok<T>(value: T): Result<T> {
 export function toEngineError(e: unknown): EngineError {
   if (e instanceof EngineFailure) return e.toEngineError();
   if (e instanceof RangeError) {
-    return { code: 'too-large', message: `The browser ran out of memory (${e.message}).` };
+    return {
+      code: 'too-large',
+      message: `This file is too large for this browser's memory (${e.message}). Split the file into smaller parts and upload them one at a time.`,
+    };
   }
   const msg = e instanceof Error ? e.message : String(e);
   return { code: 'internal', message: `Unexpected engine error: ${msg}` };

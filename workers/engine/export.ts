@@ -88,6 +88,36 @@ class ByteSink {
   }
 }
 
+/**
+ * Raw text spans [start, end) of the fields of one record (content without its line ending), by the splitter's
+ * quote rules: a quote opens a quoted field only at its start; inside, "" is a quote; a closing quote may be
+ * followed by spaces before the delimiter.
+ */
+export function rawFieldSpans(text: string, delimiter: Delimiter): number[] {
+  const d = delimiter.charCodeAt(0);
+  const spans: number[] = [];
+  let start = 0;
+  let state = 0; // 0 field start, 1 unquoted, 2 in quotes, 3 quote in quotes, 4 spaces after closing quote
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (state === 2) {
+      if (c === 34) state = 3;
+      continue;
+    }
+    if (c === d && state !== 2) {
+      spans.push(start, i);
+      start = i + 1;
+      state = 0;
+      continue;
+    }
+    if (state === 0) state = c === 34 ? 2 : 1;
+    else if (state === 3) state = c === 34 ? 2 : c === 32 || c === 9 ? 4 : 2;
+    else if (state === 4 && c !== 32 && c !== 9) state = 2;
+  }
+  spans.push(start, text.length);
+  return spans;
+}
+
 export interface ExportRun {
   token: CancelToken;
   onProgress?: ProgressCallback | undefined;
@@ -106,6 +136,38 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
   let written = 0;
   let row = -1; // -1 = before / at the header
   let headerDone = false;
+
+  /**
+   * A record that must change (edits, formula-like cells) keeps the bytes of every other field: only the changed
+   * fields are written anew. Falls back to writing every field when the raw split disagrees with the parse.
+   */
+  const splice = (raw: string, fields: string[], edits: Map<number, string> | undefined): string => {
+    const spans = rawFieldSpans(raw, d);
+    if (spans.length !== fields.length * 2) return serialize(fields, edits);
+    const n = Math.max(fields.length, ncol, ...(edits ? [...edits.keys()].map((c) => c + 1) : []));
+    const parts: string[] = [];
+    for (let c = 0; c < n; c++) {
+      const edit = edits?.get(c);
+      if (edit !== undefined) {
+        editedCells++;
+        const formula = isFormulaLike(edit, s.decimalComma);
+        if (formula) neutralizedCells++;
+        parts.push(quoteField(formula ? neutralize(edit) : edit, d));
+        continue;
+      }
+      if (c >= fields.length) {
+        parts.push('');
+        continue;
+      }
+      const text = raw.slice(spans[2 * c], spans[2 * c + 1]);
+      if (isFormulaLike(fields[c] as string, s.decimalComma)) {
+        neutralizedCells++;
+        // Insert ' before the value, inside the quotes when the field is quoted.
+        parts.push(text.charCodeAt(0) === 34 ? `"${neutralize(text.slice(1))}` : neutralize(text));
+      } else parts.push(text);
+    }
+    return parts.join(d);
+  };
 
   const serialize = (fields: string[], edits: Map<number, string> | undefined): string => {
     const outFields = fields.slice();
@@ -138,11 +200,12 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
         if (!options.onlyFlagged) sink.push(bytes.subarray(st, en));
         continue;
       }
-      const needsParse = (): string[] => parseText(decodeUtf8(bytes.subarray(st, ce)), 1, d, '\n')[0] ?? [''];
+      const recordText = (): string => decodeUtf8(bytes.subarray(st, ce));
+      const needsParse = (): string[] => parseText(recordText(), 1, d, '\n')[0] ?? [''];
       if (!headerDone) {
         headerDone = true;
         const hasFormula = s.header.some((h) => isFormulaLike(h, s.decimalComma));
-        if (hasFormula) sink.text(serialize(s.header, undefined));
+        if (hasFormula) sink.text(splice(recordText(), s.header, undefined));
         else sink.push(bytes.subarray(st, ce));
         sink.text(`${d}${quoteField(probName, d)}${d}${quoteField(predName, d)}`);
         sink.push(bytes.subarray(ce, en));
@@ -158,7 +221,8 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
         const edits = s.edits.get(row);
         const fieldsCount = ((s.rowFlags[row] as number) & FLAG_SHORT) !== 0 ? needsParse().length : ncol;
         if (edits || ((s.rowFlags[row] as number) & FLAG_FORMULA) !== 0) {
-          sink.text(serialize(needsParse(), edits));
+          const text = recordText();
+          sink.text(splice(text, parseText(text, 1, d, '\n')[0] ?? [''], edits));
         } else {
           sink.push(bytes.subarray(st, ce));
           // Pad a short row so the appended fields land under their headers.

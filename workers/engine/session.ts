@@ -20,7 +20,7 @@ import {
 import { CancelToken, EngineFailure, fail, formatBytes } from './errors';
 import type { Model } from './model';
 import { SCORE_BATCH_ROWS } from './model';
-import { CellKind, classifyCell, isFormulaLike, makeLabelReader, type CellOut } from './validate';
+import { CellKind, classifyCell, isFormulaLike, makeLabelReader, parseSimpleDecimal, type CellOut } from './validate';
 
 export const MAX_EXAMPLES = 200;
 /** rowFlags bit: the row has a formula-like text cell (export re-serializes it). */
@@ -71,17 +71,26 @@ interface Buffers {
   probabilities: Float32Array;
 }
 
+/**
+ * Most the readings matrix (rows × features × 4 bytes) may take. Checked on the row estimate before allocating, so
+ * a file that cannot fit fails with a message instead of taking the tab down; a RangeError from an allocation
+ * below this budget is reported the same way.
+ */
+export const MAX_READINGS_BYTES = 4 * 1024 ** 3;
+
 function tooLarge(fileBytes: number, rows: number, nF: number, e: unknown): never {
   const need = rows * nF * 4;
+  const why = e === null ? `more than the ${formatBytes(MAX_READINGS_BYTES)} this page allows` : `and the browser could not allocate that (${e instanceof Error ? e.message : String(e)})`;
   throw new EngineFailure(
     'too-large',
     `This file is too large for this browser's memory: ${formatBytes(fileBytes)}, about ${rows.toLocaleString('en-US')} rows, ` +
-      `needs about ${formatBytes(need)} for its readings, and the browser could not allocate that (${e instanceof Error ? e.message : String(e)}). ` +
+      `needs about ${formatBytes(need)} for its readings, ${why}. ` +
       'Split the file into smaller parts and upload them one at a time.',
   );
 }
 
 function allocate(cap: number, nF: number, fileBytes: number, old?: Buffers, used = 0): Buffers {
+  if (cap * nF * 4 > MAX_READINGS_BYTES) tooLarge(fileBytes, cap, nF, null);
   try {
     const b: Buffers = {
       cap,
@@ -119,11 +128,6 @@ export interface LoadOptions {
   sliceSize?: number | undefined;
 }
 
-function describeLines(lines: number[], total: number): string {
-  const shown = lines.slice(0, 5).join(', ');
-  return total > 5 ? `${shown} and ${total - 5} more` : shown;
-}
-
 /** Stream-parse `file` into a new Session; scores rows while parsing when the mapping needs no consent. */
 export async function loadSession(file: Blob, model: Model, opts: LoadOptions): Promise<Session> {
   const { token } = opts;
@@ -148,10 +152,6 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   let nonFiniteCount = 0;
   let rowShapeIssueCount = 0;
   const rowShapeIssues: RowShapeIssue[] = [];
-  const shortLines: number[] = [];
-  const longLines: number[] = [];
-  let shortRows = 0;
-  let longRows = 0;
   let formulaLikeCells = 0;
   let decimalCommaCells = 0;
   let fails = 0;
@@ -195,7 +195,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
           continue;
         }
         if (!buf) break;
-        if (n >= buf.cap) buf = allocate(Math.ceil(buf.cap * 1.5) + 16, nF, size, buf, n);
+        if (n >= buf.cap) buf = allocate(Math.max(n + 1, Math.min(Math.ceil(buf.cap * 1.5) + 16, Math.floor(MAX_READINGS_BYTES / (nF * 4)))), nF, size, buf, n);
         const b = buf;
         const line = batch.lines[r] as number;
         b.rowStart[n] = batch.offset + s;
@@ -207,22 +207,27 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
         if (fields.length !== ncol) {
           rowShapeIssueCount++;
           if (rowShapeIssues.length < MAX_EXAMPLES) rowShapeIssues.push({ row: n, line, fields: fields.length, expected: ncol });
-          if (fields.length < ncol) {
-            flags |= FLAG_SHORT;
-            shortRows++;
-            if (shortLines.length < 5) shortLines.push(line);
-          } else {
-            longRows++;
-            if (longLines.length < 5) longLines.push(line);
-          }
+          if (fields.length < ncol) flags |= FLAG_SHORT;
         }
         const base = n * nF;
         const fc = map.featureOfColumn;
         const m = Math.min(fields.length, ncol);
+        const matrix = b.matrix;
         for (let c = 0; c < fields.length; c++) {
           const raw = fields[c] as string;
           const fi = c < m ? (fc[c] as number) : -1;
           if (fi >= 0) {
+            // Hot path (59M cells at 100k wafers): empty → missing, plain decimal → value; the rest is classified.
+            const len = raw.length;
+            if (len === 0) {
+              missingCells++;
+              continue;
+            }
+            const v = parseSimpleDecimal(raw, len);
+            if (v === v) {
+              matrix[base + fi] = v;
+              continue;
+            }
             const kind = classifyCell(raw, decimalComma, out);
             if (kind === CellKind.Number) {
               b.matrix[base + fi] = out.value;
@@ -273,33 +278,14 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   await scorePending(true);
   token.throwIfCancelled();
 
+  // Only what no other summary field carries: row shapes, cell issues, formula-like cells and the column mapping
+  // have their own fields, and the UI words them from there (so nothing is said twice).
   const notices: string[] = [];
   if (decimalCommaCells > 0) {
-    notices.push(`${decimalCommaCells.toLocaleString('en-US')} readings used a decimal comma (e.g. 3,14) and were read as decimal points (3.14).`);
-  }
-  if (shortRows > 0) {
-    notices.push(`${shortRows.toLocaleString('en-US')} rows have fewer fields than the header (lines ${describeLines(shortLines, shortRows)}); the absent fields are treated as missing readings.`);
-  }
-  if (longRows > 0) {
-    notices.push(`${longRows.toLocaleString('en-US')} rows have more fields than the header (lines ${describeLines(longLines, longRows)}); the extra fields are ignored by the model and kept in the download.`);
-  }
-  if (cellIssueCount > 0) {
-    const textCount = cellIssueCount - nonFiniteCount;
-    const parts: string[] = [];
-    if (textCount > 0) parts.push(`${textCount.toLocaleString('en-US')} sensor cells are not numbers`);
-    if (nonFiniteCount > 0) parts.push(`${nonFiniteCount.toLocaleString('en-US')} are not finite readings (inf or out of range)`);
-    notices.push(`${parts.join(' and ')}; they are treated as missing readings.`);
-  }
-  if (formulaLikeCells > 0) {
-    notices.push(`${formulaLikeCells.toLocaleString('en-US')} text cells start with = + - @ and could run as spreadsheet formulas; they are prefixed with ' in the download.`);
-  }
-  if (map.mapping.needsConsent) {
-    const bits: string[] = [];
-    if (map.mapping.missingText) bits.push(map.mapping.missingText);
-    if (map.mapping.duplicateFeatures.length > 0) {
-      bits.push(`${map.mapping.duplicateFeatures.length} sensors appear in more than one column (the first column is used)`);
-    }
-    notices.push(`${bits.join('; ')}. Predictions need your confirmation to treat these as missing readings.`);
+    notices.push(
+      `${decimalCommaCells.toLocaleString('en-US')} ${decimalCommaCells === 1 ? 'reading uses' : 'readings use'} a decimal comma (e.g. 3,14) ` +
+        `and ${decimalCommaCells === 1 ? 'was' : 'were'} read with a decimal point (3.14); the file is semicolon-separated.`,
+    );
   }
 
   let label: LabelReport | null = null;
@@ -318,6 +304,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     mapping: map.mapping,
     label,
     cellIssueCount,
+    nonFiniteCells: nonFiniteCount,
     cellIssues,
     rowShapeIssueCount,
     rowShapeIssues,

@@ -74,6 +74,39 @@ function isDecimal(s: string, from: number, to: number, sep: number): boolean {
   return true;
 }
 
+/** Exact powers of ten as doubles (10^0 … 10^22 are exactly representable). */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * Hand-written parse of the common reading shape: optional sign, digits, optional "." and digits (".5" and "5."
+ * allowed), at most 15 digits in all, nothing else. Returns NaN for anything else (the caller falls back to the
+ * strict rules). With ≤ 15 digits the digits form an exact integer below 2^53 and 10^k (k ≤ 15) is exact, so one
+ * IEEE division gives the correctly rounded value: bit-identical to Number(raw) (Clinger's fast path).
+ */
+export function parseSimpleDecimal(s: string, n: number): number {
+  let i = 0;
+  let neg = false;
+  let c = s.charCodeAt(0);
+  if (c === 45 || c === 43) {
+    neg = c === 45;
+    i = 1;
+  }
+  let mant = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; i < n; i++) {
+    c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      mant = mant * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && frac < 0) frac = digits;
+    else return Number.NaN;
+  }
+  if (digits === 0 || digits > 15) return Number.NaN;
+  const v = frac < 0 ? mant : mant / (POW10[digits - frac] as number);
+  return neg ? -v : v;
+}
+
 /**
  * Classify one cell of a feature column. `decimalComma` allows "3,14" (only sensible with the ';' delimiter).
  */
@@ -85,6 +118,12 @@ export function classifyCell(raw: string, decimalComma: boolean, out: CellOut): 
   // exclusions are hex/binary/octal prefixes, which only follow a leading "0", and a bare sign/point).
   const c0 = raw.charCodeAt(0);
   if ((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) {
+    // Fastest path (most SECOM cells): [sign] digits [. digits], ≤ 15 digits, no exponent. Same double as Number().
+    const fast = parseSimpleDecimal(raw, n);
+    if (fast === fast) {
+      out.value = fast;
+      return CellKind.Number;
+    }
     const c1 = n > 1 ? raw.charCodeAt(1) | 0x20 : 0;
     if (!(c0 === 48 && (c1 === 120 || c1 === 98 || c1 === 111))) {
       const v = Number(raw);
