@@ -1,0 +1,57 @@
+// Generates SECOM-shaped wafer CSVs for the benchmark into bench/generated/ (git-ignored):
+// an id column, Sensor-1 … Sensor-590 and Good/Bad. Each reading is drawn between the sensor's training
+// 1st and 99th percentiles (model.json `sensors`) with 7 significant digits, and is left empty at the
+// sensor's training missing rate (≈ 4.5 % of cells overall), so size and texture match a real export
+// (100,000 wafers ≈ 540 MB). Deterministic: a fixed-seed PRNG.
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+
+const model = JSON.parse(readFileSync(new URL('../public/models/model.json', import.meta.url), 'utf8'));
+export const generatedDir = new URL('./generated/', import.meta.url);
+
+function mulberry32(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function formatReading(x) {
+  if (x === 0) return '0';
+  const text = x.toPrecision(7);
+  return text.includes('e') ? text : String(Number(text));
+}
+
+/** Writes `rows` wafers to bench/generated/wafers-<rows>.csv unless it exists; returns the path. */
+export async function generate(rows) {
+  mkdirSync(generatedDir, { recursive: true });
+  const url = new URL(`wafers-${rows}.csv`, generatedDir);
+  if (existsSync(url) && statSync(url).size > 0) return url.pathname;
+  const random = mulberry32(rows);
+  const sensors = model.features.map((name) => model.sensors[name]);
+  const out = createWriteStream(`${url.pathname}.part`);
+  out.write(`,${model.features.join(',')},Good/Bad\n`);
+  for (let r = 0; r < rows; r++) {
+    const cells = [`Wafer-${r + 1}`];
+    for (const s of sensors) {
+      if (s.p01 === null || random() < s.missing_rate) cells.push('');
+      else cells.push(formatReading(s.p01 + (s.p99 - s.p01) * random()));
+    }
+    cells.push(random() < 0.068 ? '1' : '-1');
+    if (!out.write(cells.join(',') + '\n')) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  const { renameSync } = await import('node:fs');
+  renameSync(`${url.pathname}.part`, url.pathname);
+  return url.pathname;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const arg of process.argv.slice(2)) {
+    const path = await generate(Number(arg));
+    console.log(`${path}: ${(statSync(path).size / 1e6).toFixed(1)} MB`);
+  }
+}

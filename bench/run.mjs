@@ -1,0 +1,456 @@
+// `npm run bench`: builds the production site (and the benchmark-only page), serves both, and measures the app in
+// headless Chromium on generated SECOM-shaped files. Prints one markdown table and writes bench/results/latest.{json,md}.
+// Flags: --sizes 1000,10000,100000  --runs N (default 3)  --skip-build
+// Every figure is the median over the runs. Nothing here asserts timings.
+import { spawn, execSync } from 'node:child_process';
+import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, totalmem, platform, release } from 'node:os';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+import { generate } from './generate.mjs';
+import { ortNodeInference } from './ort-node.mjs';
+
+const rootDir = new URL('../', import.meta.url).pathname;
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1000,10000,100000' },
+    runs: { type: 'string' },
+    'skip-build': { type: 'boolean', default: false },
+  },
+});
+const sizes = args.sizes.split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const runsFor = () => (args.runs ? Number(args.runs) : 3);
+const executablePath = process.env.PW_CHROMIUM || '/usr/bin/chromium';
+const launchArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const APP_BASE = '/sensor-fault-detection/';
+const BENCH_BASE = '/bench/';
+const model = JSON.parse(readFileSync(`${rootDir}public/models/model.json`, 'utf8'));
+const golden = JSON.parse(readFileSync(`${rootDir}tests/fixtures/golden.json`, 'utf8'));
+
+const log = (...a) => console.error('[bench]', ...a);
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function serve(root, base) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [`${rootDir}scripts/serve-dist.mjs`, '--port', String(port), '--base', base, '--root', root], { cwd: rootDir, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}${base}`, child };
+}
+
+/** Renderer processes of a launched browser, from CDP SystemInfo.getProcessInfo (the page and its dedicated worker share one). */
+async function rendererPids(browser) {
+  const session = await browser.newBrowserCDPSession();
+  try {
+    const { processInfo } = await session.send('SystemInfo.getProcessInfo');
+    return processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
+  } finally {
+    await session.detach().catch(() => undefined);
+  }
+}
+
+/** Max VmHWM (peak resident set) and VmRSS over the browser's renderer processes (/proc/<pid>/status), in bytes. */
+async function rendererMemory(browser) {
+  let hwm = 0;
+  let rss = 0;
+  for (const pid of await rendererPids(browser)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+      hwm = Math.max(hwm, kb('VmHWM'));
+      rss = Math.max(rss, kb('VmRSS'));
+    } catch {}
+  }
+  return { hwm, rss };
+}
+
+async function launch() {
+  const browser = await chromium.launch({ executablePath, args: launchArgs, headless: true });
+  return { browser };
+}
+
+/** Page-side instrumentation, installed before any app script runs. */
+function instrument() {
+  const w = /** @type {any} */ (window);
+  const b = (w.__bench = { marks: {}, longtasks: [] });
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) b.longtasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  } catch {}
+  document.addEventListener('change', (e) => {
+    const t = /** @type {HTMLElement} */ (e.target);
+    if (t?.dataset?.testid === 'file-input') {
+      b.marks.change = performance.now();
+      b.marks.scored = undefined;
+    }
+  }, true);
+  new MutationObserver(() => {
+    if (b.marks.ready === undefined && document.querySelector('[data-testid=engine-status][data-state=ready]')) b.marks.ready = performance.now();
+    if (b.marks.change !== undefined && b.marks.scored === undefined) {
+      const s = /** @type {HTMLElement | null} */ (document.querySelector('[data-testid=summary]'));
+      if (s && s.dataset.rows && s.dataset.scored === s.dataset.rows && Number(s.dataset.rows) === b.expectRows) b.marks.scored = performance.now();
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state', 'data-scored', 'data-rows'] });
+}
+
+/** Candidate edits that should move a row's probability (the golden probe first). */
+function editCandidates() {
+  const list = [];
+  const probe = golden.edit_probe;
+  if (probe) list.push({ feature: probe.feature, value: String(probe.value) });
+  const feats = model.features.filter((f) => model.sensors?.[f]?.p01 != null);
+  for (const f of feats.slice(0, 40)) {
+    const s = model.sensors[f];
+    list.push({ feature: f, value: String(s.max + 10 * (s.max - s.min + 1)) });
+    list.push({ feature: f, value: String(s.min - 10 * (s.max - s.min + 1)) });
+  }
+  return list;
+}
+
+/** One cell edit: dblclick, type, Enter → the row's probability text changes. Timed in the page. */
+async function measureEdit(page) {
+  const candidates = editCandidates();
+  for (const cand of candidates.slice(0, 12)) {
+    const col = model.features.indexOf(cand.feature) + 1; // file column: the id column comes first
+    await page.locator('[data-testid=grid]').evaluate((el, c) => {
+      el.scrollLeft = Math.max(0, (c - 3) * 110);
+    }, col);
+    const cell = page.locator(`[data-testid=grid-cell][data-row="0"][data-col="${col}"]`);
+    try {
+      await cell.waitFor({ timeout: 5000 });
+    } catch {
+      continue;
+    }
+    await cell.dblclick();
+    const editor = page.getByTestId('cell-editor');
+    await editor.fill(cand.value);
+    await page.evaluate(() => {
+      const w = /** @type {any} */ (window);
+      const probText = () => document.querySelector('[data-testid=row-probability][data-row="0"]')?.textContent ?? '';
+      const before = probText();
+      w.__edit = { before, t0: undefined, t1: undefined };
+      const ed = document.querySelector('[data-testid=cell-editor]');
+      ed?.addEventListener('keydown', (e) => {
+        if (/** @type {KeyboardEvent} */ (e).key === 'Enter') w.__edit.t0 = performance.now();
+      }, { capture: true, once: true });
+      const mo = new MutationObserver(() => {
+        if (w.__edit.t0 !== undefined && probText() !== before) {
+          w.__edit.t1 = performance.now();
+          mo.disconnect();
+        }
+      });
+      mo.observe(document.querySelector('[data-testid=grid]') ?? document, { subtree: true, childList: true, characterData: true });
+    });
+    await editor.press('Enter');
+    try {
+      await page.waitForFunction(() => /** @type {any} */ (window).__edit.t1 !== undefined, null, { timeout: 4000 });
+      const e = await page.evaluate(() => /** @type {any} */ (window).__edit);
+      return { ms: e.t1 - e.t0, feature: cand.feature, value: cand.value };
+    } catch {
+      // This edit did not move the probability; try the next one.
+    }
+  }
+  return { ms: null };
+}
+
+/** Compare the download with the input line by line, ignoring the two appended fields. Streams both files. */
+async function compareDownload(inputPath, downloadPath) {
+  const a = createInterface({ input: createReadStream(inputPath), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const b = createInterface({ input: createReadStream(downloadPath), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  let lines = 0;
+  let mismatches = 0;
+  let firstMismatch = null;
+  for (;;) {
+    const [x, y] = await Promise.all([a.next(), b.next()]);
+    if (x.done && y.done) break;
+    if (x.done !== y.done) {
+      mismatches++;
+      firstMismatch ??= `line ${lines + 1}: one file ended early`;
+      break;
+    }
+    lines++;
+    const out = y.value;
+    const cut = out.lastIndexOf(',', out.lastIndexOf(',') - 1);
+    if (cut < 0 || out.slice(0, cut) !== x.value) {
+      mismatches++;
+      firstMismatch ??= `line ${lines}`;
+    }
+  }
+  return { lines, mismatches, identical: mismatches === 0, firstMismatch };
+}
+
+/** One full user run on the production build: cold load, file → all predictions, edit, download. */
+async function appRun(appUrl, path, rows, { download }) {
+  const { browser } = await launch();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    await context.addInitScript(instrument);
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    await page.goto(appUrl);
+    await page.waitForFunction(() => /** @type {any} */ (window).__bench.marks.ready !== undefined, null, { timeout: 60000 });
+    const coldLoadMs = await page.evaluate(() => /** @type {any} */ (window).__bench.marks.ready);
+    await page.evaluate((n) => {
+      /** @type {any} */ (window).__bench.expectRows = n;
+    }, rows);
+    let jsHeapPeak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        try {
+          const { metrics } = await cdp.send('Performance.getMetrics');
+          jsHeapPeak = Math.max(jsHeapPeak, metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0);
+        } catch {}
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    await page.getByTestId('file-input').setInputFiles(path);
+    await page.waitForFunction(() => /** @type {any} */ (window).__bench.marks.scored !== undefined, null, { timeout: 900000, polling: 250 });
+    sampling = false;
+    await sampler;
+    const b = await page.evaluate(() => /** @type {any} */ (window).__bench);
+    const e2eMs = b.marks.scored - b.marks.change;
+    const during = b.longtasks.filter((t) => t.start >= b.marks.change - 1 && t.start <= b.marks.scored);
+    const longestTaskMs = during.reduce((m, t) => Math.max(m, t.duration), 0);
+    const memLoad = await rendererMemory(browser);
+    const edit = await measureEdit(page);
+    let downloadMs = null;
+    let check = null;
+    let memAfterDownload = null;
+    if (download) {
+      const t0 = performance.now();
+      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 600000 }), page.getByTestId('download-button').click()]);
+      downloadMs = performance.now() - t0;
+      memAfterDownload = (await rendererMemory(browser)).hwm;
+      const dlPath = await dl.path();
+      check = await compareDownload(path, dlPath);
+      // The edited cell is expected to differ in its row (line 2); count the rest.
+      if (edit.ms !== null && check.mismatches === 1 && check.firstMismatch === 'line 2') check = { ...check, identical: true, note: 'only the edited row differs' };
+      await dl.delete().catch(() => undefined);
+    }
+    await context.close();
+    return {
+      coldLoadMs,
+      e2eMs,
+      longTasks: during.length,
+      longestTaskMs,
+      editMs: edit.ms,
+      edit,
+      peakRendererBytes: memLoad.hwm,
+      peakRendererBytesAfterDownload: memAfterDownload,
+      jsHeapPeakPage: jsHeapPeak,
+      downloadMs,
+      check,
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Parse-only and Papa modes in the benchmark page's worker (engine splitter + engine Papa call). */
+async function parseRuns(benchUrl, path, runs) {
+  const { browser } = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(benchUrl);
+    await page.waitForSelector('body[data-ready=true]');
+    await page.locator('#file').setInputFiles(path);
+    const engine = [];
+    for (let r = 0; r < runs; r++) {
+      // A fresh page (so a fresh, cold worker) per run, like the app runs.
+      if (r > 0) {
+        await page.reload();
+        await page.waitForSelector('body[data-ready=true]');
+        await page.locator('#file').setInputFiles(path);
+      }
+      engine.push(await page.evaluate(() => /** @type {any} */ (window).bench.parseOnly({ mode: 'engine' })));
+    }
+    const modes = {};
+    for (const [name, opts] of Object.entries({
+      'split+decode only (1 MB)': { mode: 'split', sliceSize: 1 << 20 },
+      'Papa fastMode on, 256 KB': { mode: 'papa-fast', sliceSize: 256 << 10 },
+      'Papa fastMode on, 1 MB': { mode: 'papa-fast', sliceSize: 1 << 20 },
+      'Papa fastMode on, 4 MB': { mode: 'papa-fast', sliceSize: 4 << 20 },
+      'Papa fastMode off, 1 MB': { mode: 'papa-slow', sliceSize: 1 << 20 },
+    })) {
+      modes[name] = await page.evaluate((o) => /** @type {any} */ (window).bench.parseOnly(o), opts);
+    }
+    return { engineMs: median(engine.map((e) => e.ms)), engineMbPerS: median(engine.map((e) => e.mbPerS)), modes };
+  } finally {
+    await browser.close();
+  }
+}
+
+async function inferenceRuns(benchUrl, runs) {
+  const { browser } = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(benchUrl);
+    await page.waitForSelector('body[data-ready=true]');
+    const res = [];
+    for (let r = 0; r < runs; r++) res.push(await page.evaluate(() => /** @type {any} */ (window).bench.inference({ rows: 20000 })));
+    return { rowsPerS: median(res.map((x) => x.rowsPerS)), oneRowMs: median(res.map((x) => x.oneRowMs)), createMs: median(res.map((x) => x.createMs)), rows: 20000 };
+  } finally {
+    await browser.close();
+  }
+}
+
+const fmt = (x, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const mb = (bytes) => bytes / 1e6;
+
+async function main() {
+  const started = performance.now();
+  const loadAtStart = loadavg()[0];
+  const files = [];
+  for (const rows of sizes) {
+    const path = await generate(rows);
+    files.push({ rows, path, bytes: statSync(path).size });
+    log(`${path}: ${fmt(mb(statSync(path).size), 1)} MB`);
+  }
+  if (!args['skip-build']) {
+    log('building the production site (vite build) and the benchmark page');
+    execSync('npx vite build', { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] });
+    execSync('npx vite build -c bench/vite.bench.config.ts', { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const app = await serve('dist', APP_BASE);
+  const bench = await serve('bench/dist', BENCH_BASE);
+  let chromiumVersion = '';
+  try {
+    const { browser } = await launch();
+    chromiumVersion = browser.version();
+    await browser.close();
+
+    const results = [];
+    for (const f of files) {
+      const runs = runsFor(f.rows);
+      log(`${f.rows} wafers: parse-only (${runs} runs) and Papa modes`);
+      const parse = await parseRuns(bench.url, f.path, runs);
+      const appRuns = [];
+      for (let r = 0; r < runs; r++) {
+        log(`${f.rows} wafers: app run ${r + 1}/${runs}`);
+        appRuns.push(await appRun(app.url, f.path, f.rows, { download: true }));
+        const last = appRuns.at(-1);
+        log(`  e2e ${fmt(last.e2eMs)} ms, longest task ${fmt(last.longestTaskMs)} ms, edit ${fmt(last.editMs, 1)} ms, peak ${fmt(mb(last.peakRendererBytes))} MB, download ${fmt(last.downloadMs)} ms, identical ${last.check?.identical}`);
+      }
+      const e2eMs = median(appRuns.map((a) => a.e2eMs));
+      results.push({
+        rows: f.rows,
+        bytes: f.bytes,
+        runs,
+        coldLoadMs: median(appRuns.map((a) => a.coldLoadMs)),
+        parseOnlyMs: parse.engineMs,
+        parseOnlyMbPerS: parse.engineMbPerS,
+        papaModes: parse.modes,
+        e2eMs,
+        e2eMbPerS: mb(f.bytes) / (e2eMs / 1000),
+        e2eOverParse: e2eMs / parse.engineMs,
+        longestTaskMs: median(appRuns.map((a) => a.longestTaskMs)),
+        longestTaskMsMax: Math.max(...appRuns.map((a) => a.longestTaskMs)),
+        editMs: median(appRuns.map((a) => a.editMs)),
+        peakRendererBytes: median(appRuns.map((a) => a.peakRendererBytes)),
+        peakRendererBytesAfterDownload: median(appRuns.map((a) => a.peakRendererBytesAfterDownload)),
+        jsHeapPeakPage: median(appRuns.map((a) => a.jsHeapPeakPage)),
+        downloadMs: median(appRuns.map((a) => a.downloadMs)),
+        downloadIdentical: appRuns.every((a) => a.check?.identical),
+        runsDetail: appRuns,
+      });
+    }
+    log('inference alone (worker, onnxruntime-web) and onnxruntime-node');
+    const inference = await inferenceRuns(bench.url, 3);
+    const ortNode = [];
+    for (let r = 0; r < 3; r++) ortNode.push(await ortNodeInference({ rows: 20000, threads: 1 }));
+    const ortNodeRowsPerS = median(ortNode.map((x) => x?.rowsPerS ?? null));
+
+    const machine = {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${platform()} ${release()}`,
+      node: process.version,
+      chromium: chromiumVersion,
+      date: new Date().toISOString(),
+      loadAverage1mAtStart: loadAtStart,
+      loadAverage1mAtEnd: loadavg()[0],
+    };
+    const totalS = (performance.now() - started) / 1000;
+    const report = { machine, sizes, results, inference: { ...inference, ortNodeRowsPerS }, benchSeconds: totalS };
+    const md = markdown(report);
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(new URL('./results/latest.md', import.meta.url), md);
+    console.log(md);
+  } finally {
+    app.child.kill();
+    bench.child.kill();
+  }
+}
+
+function markdown({ machine, results, inference, benchSeconds }) {
+  const L = [];
+  L.push(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Chromium ${machine.chromium} (headless), ${machine.date.slice(0, 10)}; 1-min load average ${fmt(machine.loadAverage1mAtStart, 1)} at start, ${fmt(machine.loadAverage1mAtEnd, 1)} at end (other work on the machine skews the figures).`);
+  L.push('Medians over the runs. Parse-only = the engine\'s splitter + PapaParse in a worker, nothing else. Peak memory = VmHWM of the Chromium renderer process (page + its worker, includes ArrayBuffers and WASM memory).');
+  L.push('');
+  L.push(`| wafers | file MB | runs | cold load → ready ms | parse-only ms (MB/s) | end-to-end ms (MB/s) | e2e ÷ parse | longest main-thread task ms | edit → new prediction ms | peak renderer MB (× file) | download ms | download identical |`);
+  L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
+  for (const r of results) {
+    L.push(
+      `| ${fmt(r.rows)} | ${fmt(mb(r.bytes), 1)} | ${r.runs} | ${fmt(r.coldLoadMs)} | ${fmt(r.parseOnlyMs)} (${fmt(r.parseOnlyMbPerS, 1)}) | ${fmt(r.e2eMs)} (${fmt(r.e2eMbPerS, 1)}) | ${fmt(r.e2eOverParse, 2)} | ${r.longestTaskMs > 0 ? fmt(r.longestTaskMs) : '< 50 (none)'} | ${fmt(r.editMs, 1)} | ${fmt(mb(r.peakRendererBytes))} (${fmt(r.peakRendererBytes / r.bytes, 2)}) | ${fmt(r.downloadMs)} | ${r.downloadIdentical ? 'yes' : 'NO'} |`,
+    );
+  }
+  L.push('');
+  L.push('Papa modes (one run each after the parse-only runs, in a warm worker; MB/s; same splitter and read-ahead):');
+  L.push('');
+  const modeNames = Object.keys(results[0]?.papaModes ?? {});
+  L.push(`| wafers | ${modeNames.join(' | ')} |`);
+  L.push(`|---:|${modeNames.map(() => '---:').join('|')}|`);
+  for (const r of results) L.push(`| ${fmt(r.rows)} | ${modeNames.map((n) => fmt(r.papaModes[n].mbPerS, 1)).join(' | ')} |`);
+  L.push('');
+  L.push(`Inference alone (${fmt(inference.rows)} rows, 5k-row Float32Array batches): onnxruntime-web WASM in the worker ${fmt(inference.rowsPerS)} rows/s (one row: ${inference.oneRowMs < 0.1 ? '< 0.1' : fmt(inference.oneRowMs, 2)} ms; session create ${fmt(inference.createMs)} ms); onnxruntime-node 1.30.0 (1 thread) ${fmt(inference.ortNodeRowsPerS)} rows/s.`);
+  L.push('');
+  const t = (ok) => (ok ? 'met' : 'MISSED');
+  const big = results.filter((r) => r.rows >= 10000);
+  const r100 = results.find((r) => r.rows >= 100000);
+  L.push('Targets:');
+  if (big.length) L.push(`- end-to-end ≤ 1.3 × parse-only at ≥ 10k: ${big.map((r) => `${fmt(r.rows)}: ${fmt(r.e2eOverParse, 2)} ${t(r.e2eOverParse <= 1.3)}`).join('; ')}`);
+  L.push(`- cold load ≤ 1500 ms: ${results.map((r) => `${fmt(r.coldLoadMs)} ${t(r.coldLoadMs <= 1500)}`).join('; ')}`);
+  if (r100) {
+    L.push(`- longest main-thread task < 100 ms during the 100k load: ${fmt(r100.longestTaskMsMax)} ms (max over runs) ${t(r100.longestTaskMsMax < 100)}`);
+    L.push(`- edit → new prediction < 100 ms (100k loaded): ${fmt(r100.editMs, 1)} ms ${t(r100.editMs !== null && r100.editMs < 100)}`);
+    L.push(`- 100k completes, peak ≤ 2 × file (${fmt(mb(2 * r100.bytes))} MB): ${fmt(mb(r100.peakRendererBytes))} MB ${t(r100.peakRendererBytes <= 2 * r100.bytes)} (after the download: ${fmt(mb(r100.peakRendererBytesAfterDownload ?? 0))} MB); download byte-identical in the original columns: ${r100.downloadIdentical ? 'met' : 'MISSED'}`);
+  }
+  L.push('');
+  L.push(`One full run of this benchmark took ${fmt(benchSeconds / 60, 1)} min.`);
+  return `${L.join('\n')}\n`;
+}
+
+await main();
