@@ -81,14 +81,77 @@ def all_aliases() -> dict[str, list[str]]:
 
 
 def git_commit(repo: Path) -> str:
+    """`git rev-parse HEAD`, suffixed "+dirty" when `git status --porcelain -- training` shows
+    uncommitted changes of the training code (the run's code is then not exactly that commit)."""
     try:
         res = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=False
         )
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "training"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except OSError:
         return "uncommitted"
     sha = res.stdout.strip()
-    return sha if res.returncode == 0 and len(sha) == 40 else "uncommitted"
+    if res.returncode != 0 or len(sha) != 40:
+        return "uncommitted"
+    dirty = status.returncode != 0 or bool(status.stdout.strip())
+    return sha + ("+dirty" if dirty else "")
+
+
+def format_reading(v: float) -> str:
+    """A reading as text like the data files write it ("0.1242", "2968.33", "100")."""
+    text = f"{v:.10g}"
+    if "e" in text or "E" in text:
+        text = f"{v:.10f}".rstrip("0").rstrip(".")
+    return text
+
+
+def most_important_sensor(est: Any) -> int:
+    """0-based sensor index (of the 590 inputs) with the highest total gain in the fitted recipe."""
+    from training.export import split_pipeline
+
+    keep, model = split_pipeline(est)
+    gain = model.get_booster().get_score(importance_type="total_gain")
+    best = max(sorted(gain), key=lambda f: gain[f])  # ties: lexicographically first name
+    return int(keep[int(best.lstrip("f"))])
+
+
+def edit_probe(est: Any, data: SecomData, sample_csv: Path, min_delta: float = 0.1) -> dict[str, Any]:
+    """A one-cell edit of the sample CSV that moves XGBoost's P(fail) by at least `min_delta`.
+
+    Feature: the shipped model's most important sensor. Value: a reading of that sensor seen in the
+    training data (one of its 1st..99th percentiles). Among all rows of the sample file and those
+    values, the edit with the largest |change| is chosen (first row / lowest value on ties), so the
+    probe is far from any borderline. Probabilities use float32 input, as the app and ONNX do."""
+    from training.data_io import read_wafer_csv
+    from training.export import xgb_predict
+
+    j = most_important_sensor(est)
+    present = data.X[:, j][~np.isnan(data.X[:, j])]
+    cand = sorted({float(np.percentile(present, q, method="nearest")) for q in range(1, 100, 2)})
+    texts = [format_reading(v) for v in cand]
+    _, Xs = read_wafer_csv(sample_csv)
+    base = xgb_predict(est, Xs)
+    best: tuple[float, int, int, float] | None = None
+    for k, text in enumerate(texts):
+        Xe = Xs.copy()
+        Xe[:, j] = float(text)
+        pe = xgb_predict(est, Xe)
+        for r in range(Xs.shape[0]):
+            if not np.isnan(Xs[r, j]) and float(text) == Xs[r, j]:
+                continue
+            d = abs(pe[r] - base[r])
+            if best is None or d > best[0] + 1e-12:
+                best = (d, r, k, float(pe[r]))
+    if best is None or best[0] < min_delta:
+        raise RuntimeError(f"no single-cell edit of {FEATURES[j]} moves P(fail) by {min_delta}")
+    _, r, k, prob = best
+    return {"row": r, "feature": FEATURES[j], "value": texts[k], "probability": prob}
 
 
 def versions() -> dict[str, str]:

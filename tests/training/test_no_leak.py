@@ -112,3 +112,31 @@ def test_fold_statistics_come_from_training_rows_only() -> None:
         np.testing.assert_array_equal(est.named_steps["screen"].keep_, ref.keep_)
         spw = est.named_steps["xgb"].get_params()["scale_pos_weight"]
         assert spw == (y[tr] == 0).sum() / (y[tr] == 1).sum()
+
+
+def test_parallel_fits_equal_sequential_fits() -> None:
+    """Worker processes give exactly the in-process predictions (artifacts do not depend on --jobs)."""
+    from training.evaluate import run_fits
+
+    X, y = make_data()
+    tasks = [(np.arange(0, 120), np.arange(120, 160)), (np.arange(40, 160), np.arange(0, 40))]
+
+    def make() -> Pipeline:
+        return Pipeline([("screen", SensorScreen(max_missing=0.5)), ("xgb", BalancedXGB(**small_xgb()))])
+
+    seq, _ = run_fits(make, X, y, tasks, jobs=1)
+    par, _ = run_fits(make, X, y, tasks, jobs=2)
+    for a, b in zip(seq, par, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_supervised_top_k_screen_fits_per_fold_without_leak() -> None:
+    run_with_spy(
+        lambda: Pipeline(
+            [
+                ("spy", Spy()),
+                ("screen", SensorScreen(max_missing=0.5, top_k=4, seed=0)),
+                ("xgb", BalancedXGB(**small_xgb())),
+            ]
+        )
+    )

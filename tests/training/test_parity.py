@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,7 @@ def test_fresh_export_parity_with_screening_and_base_score(repo: Path) -> None:
                 (
                     "xgb",
                     BalancedXGB(
-                        n_estimators=30, max_depth=3, n_jobs=2, random_state=0, base_score=base_score
+                        n_estimators=30, max_depth=3, n_jobs=1, random_state=0, base_score=base_score
                     ),
                 ),
             ]
@@ -77,3 +78,53 @@ def test_fresh_export_parity_with_screening_and_base_score(repo: Path) -> None:
         assert diff <= PARITY_TOL
         _, p = onnx_predict(blob, Xall)
         assert np.max(np.abs(p - xgb_predict(est, Xall))) <= PARITY_TOL
+
+
+def test_edit_probe_matches_shipped_onnx(repo: Path) -> None:
+    """The e2e test edits one cell of the sample CSV in the browser; the expected probability is here."""
+    from training.data_io import FEATURES, read_wafer_csv
+
+    g = golden(repo)
+    probe = g["edit_probe"]
+    assert set(probe) == {"row", "feature", "value", "probability"}
+    assert isinstance(probe["row"], int) and isinstance(probe["value"], str)
+    assert re.fullmatch(r"-?\d+(\.\d+)?", probe["value"]), "formatted like the file's numbers"
+    blob = (repo / "public" / "models" / "secom-xgb.onnx").read_bytes()
+    _, Xs = read_wafer_csv(repo / "tests" / "fixtures" / "wafer" / g["sample"]["file"])
+    assert 0 <= probe["row"] < Xs.shape[0]
+    j = FEATURES.index(probe["feature"])
+    Xe = Xs[probe["row"] : probe["row"] + 1].copy()
+    assert not float(probe["value"]) == Xe[0, j], "the edit changes the cell"
+    Xe[0, j] = float(probe["value"])
+    _, p_before = onnx_predict(blob, Xs[probe["row"] : probe["row"] + 1])
+    _, p_after = onnx_predict(blob, Xe)
+    assert abs(float(p_after[0]) - probe["probability"]) <= PARITY_TOL
+    assert abs(float(p_before[0]) - g["sample"]["probabilities"][probe["row"]]) <= PARITY_TOL
+    assert abs(float(p_after[0]) - float(p_before[0])) >= 0.1
+    # the value lies inside the sensor's training range
+    stats = json.loads((repo / "public" / "models" / "model.json").read_text())["sensors"][probe["feature"]]
+    assert stats["min"] <= float(probe["value"]) <= stats["max"]
+
+
+def test_git_commit_marks_dirty_training_code(tmp_path: Path) -> None:
+    import subprocess
+
+    from training.artifacts import git_commit
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "a.py").write_text("x = 1\n")
+    (tmp_path / "other.txt").write_text("o\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "c")
+    sha = git_commit(tmp_path)
+    assert len(sha) == 40 and "+" not in sha
+    (tmp_path / "other.txt").write_text("changed\n")
+    assert git_commit(tmp_path) == sha, "only training/ counts"
+    (tmp_path / "training" / "a.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == sha + "+dirty"

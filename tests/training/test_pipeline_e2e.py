@@ -24,6 +24,8 @@ def test_fast_pipeline_end_to_end(tmp_path: Path, repo: Path) -> None:
     X = np.array([[np.nan if v is None else v for v in w["values"]] for w in golden["wafers"]])
     _, p = onnx_predict(blob, X)
     assert np.max(np.abs(p - np.array([w["probability"] for w in golden["wafers"]]))) <= 1e-5
+    probe = golden["edit_probe"]
+    assert probe["feature"] in model["features"] and isinstance(probe["value"], str)
     report = (out / "training" / "reports" / "comparison.md").read_text()
     assert "FAST subset run" in report and "chosen" in report
     # reproducible: a second run gives identical artifacts
