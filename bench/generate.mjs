@@ -1,8 +1,10 @@
 // Generates SECOM-shaped wafer CSVs for the benchmark into bench/generated/ (git-ignored):
 // an id column, Sensor-1 … Sensor-590 and Good/Bad. Each reading is drawn between the sensor's training
-// 1st and 99th percentiles (model.json `sensors`) with 7 significant digits, and is left empty at the
-// sensor's training missing rate (≈ 4.5 % of cells overall), so size and texture match a real export
-// (100,000 wafers ≈ 540 MB). Deterministic: a fixed-seed PRNG.
+// 1st and 99th percentiles (model.json `sensors`) and is left empty at the sensor's training missing rate
+// (≈ 4.5 % of cells overall). Readings are written like SECOM's text: an integer where the sensor's training
+// values are integers (min, max, p01 and p99 all whole: counts, set points such as `100`, `-5419`), otherwise a
+// decimal with 9 significant digits and no trailing zeros (`2187.73331`, `0.0162048831`, `-0.00340125`), which
+// makes 100,000 wafers ≈ 540 MB like the issue's export. Deterministic: a fixed-seed PRNG.
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 
@@ -18,9 +20,12 @@ function mulberry32(seed) {
   };
 }
 
-function formatReading(x) {
+const isWhole = (s) => [s.min, s.max, s.p01, s.p99].every((v) => typeof v === 'number' && Number.isInteger(v));
+
+function formatReading(x, whole) {
+  if (whole) return String(Math.round(x) || 0);
   if (x === 0) return '0';
-  const text = x.toPrecision(7);
+  const text = x.toPrecision(9);
   return text.includes('e') ? text : String(Number(text));
 }
 
@@ -31,14 +36,15 @@ export async function generate(rows) {
   if (existsSync(url) && statSync(url).size > 0) return url.pathname;
   const random = mulberry32(rows);
   const sensors = model.features.map((name) => model.sensors[name]);
+  const whole = sensors.map((s) => s.p01 !== null && isWhole(s));
   const out = createWriteStream(`${url.pathname}.part`);
   out.write(`,${model.features.join(',')},Good/Bad\n`);
   for (let r = 0; r < rows; r++) {
     const cells = [`Wafer-${r + 1}`];
-    for (const s of sensors) {
+    sensors.forEach((s, i) => {
       if (s.p01 === null || random() < s.missing_rate) cells.push('');
-      else cells.push(formatReading(s.p01 + (s.p99 - s.p01) * random()));
-    }
+      else cells.push(formatReading(s.p01 + (s.p99 - s.p01) * random(), whole[i]));
+    });
     cells.push(random() < 0.068 ? '1' : '-1');
     if (!out.write(cells.join(',') + '\n')) await once(out, 'drain');
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   dropFiles,
+  editCell,
   expect,
   golden,
   modelJson,
@@ -93,29 +94,13 @@ test('sample: predicts, moves the threshold, evaluates and downloads what golden
 
 test('editing a cell re-predicts that wafer, and the edit is in the download', async ({ page }) => {
   const probe = golden.edit_probe;
-  test.skip(!probe, 'golden.json has no edit probe');
-  if (!probe) return;
   await openApp(page);
   await page.getByTestId('sample-button').click();
   await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
-
-  const col = records(sampleText)[0].split(',').indexOf(probe.feature);
   const before = golden.sample.probabilities[probe.row];
-  const probability = page.locator(`[data-testid="row-probability"][data-row="${probe.row}"]`);
-  // Bring the cell into view through the grid's keyboard navigation-independent API: scroll to it.
-  const grid = page.getByTestId('grid');
-  await grid.evaluate((el, { row, col }) => {
-    el.scrollTop = Math.max(0, row * 28 - 100);
-    el.scrollLeft = Math.max(0, col * 110 - 300);
-  }, { row: probe.row, col });
-  const cell = page.locator(`[data-testid="grid-cell"][data-row="${probe.row}"][data-col="${col}"]`);
-  await expect(cell).toBeVisible();
-  await expect(probability).toContainText(before.toFixed(3));
-  await cell.dblclick();
-  const editor = page.getByTestId('cell-editor');
-  await editor.fill(probe.value);
-  await editor.press('Enter');
-  await expect(cell).toContainText(probe.value);
+  await expect(page.locator(`[data-testid="row-probability"][data-row="${probe.row}"]`)).toContainText(before.toFixed(3));
+
+  const { probability, col } = await editCell(page, probe.row, probe.feature, probe.value);
   await expect(probability).toContainText(probe.probability.toFixed(3));
 
   const { text } = await downloadText(page, 'download-button');

@@ -8,7 +8,8 @@ export const sampleText = readFileSync(samplePath, 'utf8');
 export const golden = JSON.parse(readFileSync(`${root}tests/fixtures/golden.json`, 'utf8')) as {
   threshold: number;
   sample: { file: string; probabilities: number[] };
-  edit_probe?: { row: number; feature: string; value: string; probability: number };
+  /** A sample cell whose edit moves that wafer's probability by ≥ 0.1 (written by the training pipeline). */
+  edit_probe: { row: number; feature: string; value: string; probability: number };
 };
 export const modelJson = JSON.parse(readFileSync(`${root}public/models/model.json`, 'utf8')) as {
   threshold: { value: number };
@@ -84,4 +85,28 @@ export function sampleWithCells(cells: { row: number; column: string; text: stri
   const rows = lines.slice(1).map((line) => line.split(','));
   for (const cell of cells) rows[cell.row][header.indexOf(cell.column)] = cell.text;
   return [lines[0], ...rows.map((r) => r.join(','))].join('\n') + '\n';
+}
+
+/**
+ * Scrolls the grid to a cell of the loaded file, edits it as a user would (double-click, type, Enter) and returns
+ * the cell and its row's probability. Assumes the grid's fixed row height and column width (28 px × 110 px).
+ */
+export async function editCell(page: Page, row: number, column: string, text: string) {
+  const col = records(sampleText)[0].split(',').indexOf(column);
+  await page.getByTestId('grid').evaluate(
+    (el, at) => {
+      el.scrollTop = Math.max(0, at.row * 28 - 100);
+      el.scrollLeft = Math.max(0, at.col * 110 - 300);
+    },
+    { row, col },
+  );
+  const cell = page.locator(`[data-testid="grid-cell"][data-row="${row}"][data-col="${col}"]`);
+  const probability = page.locator(`[data-testid="row-probability"][data-row="${row}"]`);
+  await expect(cell).toBeVisible();
+  await cell.dblclick();
+  await page.getByTestId('cell-editor').fill(text);
+  await page.getByTestId('cell-editor').press('Enter');
+  await expect(cell).toContainText(text);
+  await expect(cell).toHaveAttribute('data-edited', 'true');
+  return { cell, probability, col };
 }

@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page, Worker } from '@playwright/test';
-import { expect, openApp, pickFile, records, root, samplePath, sampleText, test } from './fixtures';
+import { editCell, expect, golden, openApp, pickFile, records, root, samplePath, sampleText, test } from './fixtures';
+
+const probe = golden.edit_probe;
 
 const header = records(sampleText)[0].split(',');
 
@@ -42,22 +44,13 @@ test('a model file whose sha256 differs from model.json is refused with a clear 
   await expect(page.getByTestId('summary')).toHaveCount(0);
 });
 
-/** Load the sample, edit Sensor-2 of row 0, and return what the grid shows for that row afterwards. */
+/** Load the sample, edit the golden probe cell, and return what the grid shows for that row afterwards. */
 async function sampleWithEdit(page: Page): Promise<{ cell: ReturnType<Page['locator']>; probability: string }> {
   await page.getByTestId('sample-button').click();
   await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
-  const col = header.indexOf('Sensor-2');
-  await page.getByTestId('grid').evaluate((el, c) => (el.scrollLeft = Math.max(0, c * 110 - 300)), col);
-  const cell = page.locator(`[data-testid="grid-cell"][data-row="0"][data-col="${col}"]`);
-  const prob = page.locator('[data-testid="row-probability"][data-row="0"]');
-  const before = (await prob.textContent()) ?? '';
-  await cell.dblclick();
-  await page.getByTestId('cell-editor').fill('99999');
-  await page.getByTestId('cell-editor').press('Enter');
-  await expect(cell).toContainText('99999');
-  await expect(cell).toHaveAttribute('data-edited', 'true');
-  await expect(prob).not.toHaveText(before);
-  return { cell, probability: (await prob.textContent()) ?? '' };
+  const { cell, probability } = await editCell(page, probe.row, probe.feature, probe.value);
+  await expect(probability).toContainText(probe.probability.toFixed(3));
+  return { cell, probability: (await probability.textContent()) ?? '' };
 }
 
 async function restartAndCheck(page: Page, edited: { cell: ReturnType<Page['locator']>; probability: string }): Promise<void> {
@@ -71,13 +64,13 @@ async function restartAndCheck(page: Page, edited: { cell: ReturnType<Page['loca
   await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
   await expect(page.getByText('Engine restarted: wafer_23012020_041211.csv reloaded and your edit re-applied.', { exact: true })).toBeVisible();
   await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '100');
-  await expect(edited.cell).toContainText('99999');
+  await expect(edited.cell).toContainText(probe.value);
   await expect(edited.cell).toHaveAttribute('data-edited', 'true');
-  await expect(page.locator('[data-testid="row-probability"][data-row="0"]')).toHaveText(edited.probability);
+  await expect(page.locator(`[data-testid="row-probability"][data-row="${probe.row}"]`)).toHaveText(edited.probability);
   await expect(page.getByTestId('drop-zone')).toBeEnabled();
   // The edit is in the download, as before the crash.
-  const line = records(await downloadText(page, 'download-button'))[1].split(',');
-  expect(line[header.indexOf('Sensor-2')]).toBe('99999');
+  const line = records(await downloadText(page, 'download-button'))[probe.row + 1].split(',');
+  expect(line[header.indexOf(probe.feature)]).toBe(probe.value);
 }
 
 test('an uncaught error in the engine is reported; restart reloads the file and re-applies the edit', async ({ page }) => {

@@ -156,6 +156,8 @@ export interface SplitOptions {
   sliceSize?: number;
   /** Line number of the record at `start` (default 1). */
   firstLine?: number;
+  /** Slices read ahead of the one being handed out (default 1). */
+  readAhead?: number;
 }
 
 const S_FIELD_START = 0;
@@ -186,7 +188,7 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
   let recLine = line;
   // Index (in the next buffer) where scanning resumes; state applies to bytes before it.
   let scanFrom = 0;
-  // Read-ahead: the next slice is requested before this one is handed out, so the disk read overlaps the
+  // Read-ahead: the next slice(s) are requested before this one is handed out, so the disk read overlaps the
   // caller's parsing. (A rejection is observed when awaited; the no-op catch avoids an unhandled one if the
   // caller stops early.)
   const startRead = (from: number): Promise<Uint8Array> | null => {
@@ -196,14 +198,26 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
     p.catch(() => undefined);
     return p;
   };
-  let nextRead = startRead(pos);
+  // Reads in flight, in file order: reads[0] is the next slice. `readFrom` is where the next read to start begins.
+  const depth = Math.max(1, opts.readAhead ?? 1);
+  const reads: Promise<Uint8Array>[] = [];
+  let readFrom = pos;
+  const fillReads = () => {
+    while (reads.length < depth) {
+      const p = startRead(readFrom);
+      if (!p) break;
+      reads.push(p);
+      readFrom = Math.min(end, readFrom + sliceSize);
+    }
+  };
+  fillReads();
   while (pos < end || carry.length > 0) {
     const readEnd = Math.min(end, pos + sliceSize);
     const eof = readEnd >= end;
     let buf: Uint8Array;
     if (pos < readEnd) {
-      const slice = await (nextRead ?? readBytes(blob, pos, readEnd));
-      nextRead = startRead(readEnd);
+      const slice = await (reads.shift() ?? readBytes(blob, pos, readEnd));
+      fillReads();
       if (carry.length === 0) buf = slice;
       else {
         buf = new Uint8Array(carry.length + slice.length);

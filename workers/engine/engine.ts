@@ -19,6 +19,7 @@ import { CancelToken, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { countFlagged, evaluate, histogram } from './metrics';
 import { Model, validateModelJson } from './model';
+import type { ParsePool } from './pool';
 import { loadSession, orderPermutation, readRowFields, type Session } from './session';
 import { CellKind, cellIssueText, classifyCell, makeLabelReader, type CellOut } from './validate';
 
@@ -27,6 +28,8 @@ export interface EngineOptions {
   fetch?: (url: string) => Promise<Response>;
   /** Bytes per read slice (tests use tiny slices). */
   sliceSize?: number;
+  /** Parse workers for load() (the browser engine worker makes one); without it loads run in this thread. */
+  pool?: ParsePool;
 }
 
 /** The engine plus a few non-API helpers used by tests and benchmarks. */
@@ -86,7 +89,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   async function createModel(rawJson: unknown, onnx: Uint8Array): Promise<ModelJson> {
     const json = validateModelJson(rawJson);
-    model = await Model.create(json, onnx);
+    const m = await Model.create(json, onnx);
+    await m.warmUp();
+    model = m;
     return json;
   }
 
@@ -101,6 +106,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           return fail('model-invalid', `The model description (model.json) is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
         }
         const json = validateModelJson(raw);
+        options.pool?.warm(); // the parse workers load while the model downloads
         const dir = urls.modelDir.endsWith('/') ? urls.modelDir : `${urls.modelDir}/`;
         const onnxUrl = new URL(json.onnx.file, new URL(dir, urls.modelJson)).href;
         const onnx = await fetchBytes(onnxUrl, `model file (${json.onnx.file})`);
@@ -117,7 +123,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const m = needModel();
         if (!(file instanceof Blob)) fail('bad-request', 'load() needs a File.');
         const name = (file as Partial<File>).name ?? 'wafers.csv';
-        const next = await loadSession(file, m, { fileName: name, token, onProgress, sliceSize: options.sliceSize });
+        const next = await loadSession(file, m, { fileName: name, token, onProgress, sliceSize: options.sliceSize, pool: options.pool });
         session = next; // swap in only on success
         return next.summary;
       });

@@ -4,6 +4,8 @@ import type { ModelJson } from '../model-json';
 import { fail } from './errors';
 
 export const SCORE_BATCH_ROWS = 5000;
+/** Rows scored once after the session is created (Model.warmUp). */
+export const WARM_UP_ROWS = 1000;
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
@@ -90,6 +92,22 @@ export class Model {
       fail('model-invalid', `The model has no output named "${json.onnx.outputs.probability}" (it has ${session.outputNames.join(', ')}).`);
     }
     return new Model(json, session);
+  }
+
+  /**
+   * Score a few synthetic rows (each sensor at the middle of its training range) once after creating the session,
+   * so the first rows of a file do not pay for onnxruntime's first-run setup and the WASM code's warm-up.
+   */
+  async warmUp(rows = WARM_UP_ROWS): Promise<void> {
+    const nF = this.nFeatures;
+    const row = new Float32Array(nF);
+    this.json.features.forEach((f, i) => {
+      const s = this.json.sensors?.[f];
+      row[i] = s && s.p01 !== null && s.p99 !== null ? (s.p01 + s.p99) / 2 : Number.NaN;
+    });
+    const m = new Float32Array(rows * nF);
+    for (let r = 0; r < rows; r++) m.set(row, r * nF);
+    await this.score(m, rows);
   }
 
   /**

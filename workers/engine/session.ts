@@ -19,14 +19,10 @@ import {
 } from './csv';
 import { CancelToken, EngineFailure, fail, formatBytes } from './errors';
 import type { Model } from './model';
-import { SCORE_BATCH_ROWS } from './model';
-import { CellKind, classifyCell, isFormulaLike, makeLabelReader, parseSimpleDecimal, type CellOut } from './validate';
+import type { ParsePool } from './pool';
+import { MAX_EXAMPLES, recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 
-export const MAX_EXAMPLES = 200;
-/** rowFlags bit: the row has a formula-like text cell (export re-serializes it). */
-export const FLAG_FORMULA = 1;
-/** rowFlags bit: the row has fewer fields than the header. */
-export const FLAG_SHORT = 2;
+export { FLAG_FORMULA, FLAG_SHORT, MAX_EXAMPLES } from './rows';
 
 export interface Session {
   file: Blob;
@@ -102,7 +98,8 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: Buffers, use
       rowLine: new Int32Array(cap),
       probabilities: new Float32Array(cap),
     };
-    b.matrix.fill(Number.NaN, used * nF);
+    // No NaN fill for the matrix: addRows writes every row whole (a chunk's rows are NaN where a reading is
+    // missing), and rows past `n` are never read. Untouched pages of the big buffer are not even resident.
     b.labels.fill(-1, used);
     b.probabilities.fill(Number.NaN, used);
     if (old) {
@@ -126,9 +123,49 @@ export interface LoadOptions {
   token: CancelToken;
   onProgress?: ProgressCallback | undefined;
   sliceSize?: number | undefined;
+  /** Parse workers; without one (or when they cannot start) every slice is converted in this thread. */
+  pool?: ParsePool | undefined;
 }
 
-/** Stream-parse `file` into a new Session; scores rows while parsing when the mapping needs no consent. */
+/**
+ * Slices read ahead while the parse workers run: with the parse off this thread, waiting for the next 1 MB read
+ * became a large share of the load (the browser serves Blob reads from another process).
+ */
+const POOL_READ_AHEAD = 4;
+
+/**
+ * Rows are scored during the load as soon as this many are ready (in Model.score batches of at most
+ * SCORE_BATCH_ROWS), so that little is left to score after the last slice is parsed.
+ */
+const LOAD_SCORE_ROWS = 1000;
+
+/** Where a run of rows came from: the record offsets of its split batch (the bytes themselves are not kept). */
+interface BatchMeta {
+  offset: number;
+  starts: number[];
+  contentEnds: number[];
+  ends: number[];
+  lines: number[];
+  bytesRead: number;
+}
+
+/** Converted rows on their way to the matrix, in file order; `chunk` is null for a slice without data rows. */
+interface Pending {
+  meta: BatchMeta;
+  chunk: Promise<RowsChunk> | RowsChunk | null;
+  /** Record index in `meta` of the chunk's record 0 (the pool gets only the records after a header). */
+  recBase: number;
+  /** The chunk is available (or its promise settled). */
+  ready: boolean;
+}
+
+/**
+ * Stream-parse `file` into a new Session; scores rows while parsing when the mapping needs no consent.
+ *
+ * This worker reads and splits the file; the records of each slice after the header go through `recordsToRows`
+ * (Papa + cell conversion), in the parse-worker pool when there is one (results are taken back in file order),
+ * otherwise here. The header record is parsed here.
+ */
 export async function loadSession(file: Blob, model: Model, opts: LoadOptions): Promise<Session> {
   const { token } = opts;
   const size = file.size;
@@ -136,11 +173,13 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   const sn = sniff(head, size);
   const nF = model.nFeatures;
   const decimalComma = sn.delimiter === ';';
-  const readLabel = makeLabelReader(model.json.label.fail_values, model.json.label.pass_values);
+  const pool = opts.pool && (await opts.pool.ready()) ? opts.pool : null;
+  token.throwIfCancelled();
 
   let header: string[] | null = null;
   let headerStart = 0;
   let map: ColumnMapping | null = null;
+  let cfg: RowsConfig | null = null;
   let buf: Buffers | null = null;
   let n = 0;
   let ids: string[] | null = null;
@@ -159,11 +198,10 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   let unknown = 0;
   let scoredUpTo = 0;
   const scoreDuringLoad = () => map !== null && !map.mapping.needsConsent;
-  const out: CellOut = { value: 0, decimalComma: false };
 
   const scorePending = async (all: boolean) => {
     if (!buf || !scoreDuringLoad()) return;
-    const upto = all ? n : scoredUpTo + Math.floor((n - scoredUpTo) / SCORE_BATCH_ROWS) * SCORE_BATCH_ROWS;
+    const upto = all ? n : scoredUpTo + Math.floor((n - scoredUpTo) / LOAD_SCORE_ROWS) * LOAD_SCORE_ROWS;
     if (upto <= scoredUpTo) return;
     const count = upto - scoredUpTo;
     const b = buf;
@@ -172,106 +210,124 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     scoredUpTo = upto;
   };
 
-  for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: opts.sliceSize ?? DEFAULT_SLICE_SIZE })) {
+  /** Append converted rows to the buffers (growing them when needed) and add up their counts. */
+  const addRows = (meta: BatchMeta, recBase: number, c: RowsChunk) => {
+    if (!buf || c.rows === 0) return;
+    if (n + c.rows > buf.cap) {
+      buf = allocate(Math.max(n + c.rows, Math.min(Math.ceil(buf.cap * 1.5) + 16, Math.floor(MAX_READINGS_BYTES / (nF * 4)))), nF, size, buf, n);
+    }
+    const b = buf;
+    b.matrix.set(c.matrix, n * nF);
+    b.labels.set(c.labels, n);
+    b.rowFlags.set(c.flags, n);
+    for (let i = 0; i < c.rows; i++) {
+      const r = recBase + (c.records[i] as number);
+      b.rowStart[n + i] = meta.offset + (meta.starts[r] as number);
+      b.rowContentEnd[n + i] = meta.offset + (meta.contentEnds[r] as number);
+      b.rowLine[n + i] = meta.lines[r] as number;
+    }
+    lastEnd = meta.offset + (meta.ends[recBase + (c.records[c.rows - 1] as number)] as number);
+    if (ids && c.ids) for (const id of c.ids) ids.push(id);
+    missingCells += c.missingCells;
+    cellIssueCount += c.cellIssueCount;
+    nonFiniteCount += c.nonFiniteCount;
+    formulaLikeCells += c.formulaLikeCells;
+    decimalCommaCells += c.decimalCommaCells;
+    fails += c.fails;
+    passes += c.passes;
+    unknown += c.unknown;
+    rowShapeIssueCount += c.rowShapeIssueCount;
+    for (const x of c.cellIssues) {
+      if (cellIssues.length >= MAX_EXAMPLES) break;
+      cellIssues.push({ ...x, row: x.row + n });
+    }
+    for (const x of c.rowShapeIssues) {
+      if (rowShapeIssues.length >= MAX_EXAMPLES) break;
+      rowShapeIssues.push({ ...x, row: x.row + n });
+    }
+    n += c.rows;
+  };
+
+  // Results are taken back in file order; a few slices may be in the pool meanwhile (each ≈ 1 MB of text).
+  const queue: Pending[] = [];
+  const maxInFlight = pool ? pool.size * 2 + 1 : 1;
+  const takeOne = async () => {
+    const p = queue.shift() as Pending;
+    const chunk = p.chunk === null ? null : await p.chunk;
+    token.throwIfCancelled();
+    if (chunk) addRows(p.meta, p.recBase, chunk);
+    await scorePending(false);
+    opts.onProgress?.({ phase: 'parse', done: p.meta.bytesRead, total: size });
+  };
+
+  for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: opts.sliceSize ?? DEFAULT_SLICE_SIZE, readAhead: pool ? POOL_READ_AHEAD : 1 })) {
     token.throwIfCancelled();
     const k = batch.starts.length;
-    if (k > 0) {
-      const records = parseBatchRecords(batch, 0, k, sn.delimiter, sn.lineEnding);
-      for (let r = 0; r < k; r++) {
+    const meta: BatchMeta = { offset: batch.offset, starts: batch.starts, contentEnds: batch.contentEnds, ends: batch.ends, lines: batch.lines, bytesRead: batch.bytesRead };
+    let from = 0;
+    if (k > 0 && cfg === null) {
+      // The header: the first non-blank record, parsed here; the records after it go on like any slice's.
+      let r = 0;
+      while (r < k && isBlankRecord(batch.bytes, batch.starts[r] as number, batch.contentEnds[r] as number)) r++;
+      from = k;
+      if (r < k) {
         const s = batch.starts[r] as number;
-        const ce = batch.contentEnds[r] as number;
-        if (isBlankRecord(batch.bytes, s, ce)) continue;
-        const fields = records[r] as string[];
-        if (header === null || map === null) {
-          header = fields;
-          headerStart = batch.offset + s;
-          map = mapColumns(header, model.json);
-          if (map.idColumn !== null) ids = [];
-          // Estimate rows from the bytes of the records seen so far in this slice.
-          const seenBytes = (batch.ends[k - 1] as number) - s;
-          const perRecord = Math.max(1, seenBytes / Math.max(1, k - r));
-          const estimate = Math.ceil(((size - (batch.offset + s)) / perRecord) * 1.1) + 16;
-          buf = allocate(Math.max(16, estimate), nF, size);
-          continue;
-        }
-        if (!buf) break;
-        if (n >= buf.cap) buf = allocate(Math.max(n + 1, Math.min(Math.ceil(buf.cap * 1.5) + 16, Math.floor(MAX_READINGS_BYTES / (nF * 4)))), nF, size, buf, n);
-        const b = buf;
-        const line = batch.lines[r] as number;
-        b.rowStart[n] = batch.offset + s;
-        b.rowContentEnd[n] = batch.offset + ce;
-        b.rowLine[n] = line;
-        lastEnd = batch.offset + (batch.ends[r] as number);
-        const ncol = header.length;
-        let flags = 0;
-        if (fields.length !== ncol) {
-          rowShapeIssueCount++;
-          if (rowShapeIssues.length < MAX_EXAMPLES) rowShapeIssues.push({ row: n, line, fields: fields.length, expected: ncol });
-          if (fields.length < ncol) flags |= FLAG_SHORT;
-        }
-        const base = n * nF;
-        const fc = map.featureOfColumn;
-        const m = Math.min(fields.length, ncol);
-        const matrix = b.matrix;
-        for (let c = 0; c < fields.length; c++) {
-          const raw = fields[c] as string;
-          const fi = c < m ? (fc[c] as number) : -1;
-          if (fi >= 0) {
-            // Hot path (59M cells at 100k wafers): empty → missing, plain decimal → value; the rest is classified.
-            const len = raw.length;
-            if (len === 0) {
-              missingCells++;
-              continue;
-            }
-            const v = parseSimpleDecimal(raw, len);
-            if (v === v) {
-              matrix[base + fi] = v;
-              continue;
-            }
-            const kind = classifyCell(raw, decimalComma, out);
-            if (kind === CellKind.Number) {
-              b.matrix[base + fi] = out.value;
-              if (out.decimalComma) decimalCommaCells++;
-            } else if (kind === CellKind.Missing) missingCells++;
-            else {
-              cellIssueCount++;
-              if (kind === CellKind.NonFinite) nonFiniteCount++;
-              if (cellIssues.length < MAX_EXAMPLES) cellIssues.push({ row: n, col: c, raw });
-              if (kind === CellKind.Text && isFormulaLike(raw, decimalComma)) {
-                formulaLikeCells++;
-                flags |= FLAG_FORMULA;
-              }
-            }
-          } else {
-            if (c === map.labelColumn) {
-              const y = readLabel(raw);
-              b.labels[n] = y;
-              if (y === 1) fails++;
-              else if (y === 0) passes++;
-              else unknown++;
-            }
-            if (raw.length > 0) {
-              const c0 = raw.charCodeAt(0);
-              if ((c0 === 61 || c0 === 43 || c0 === 45 || c0 === 64 || c0 === 9 || c0 === 13) && isFormulaLike(raw, decimalComma)) {
-                formulaLikeCells++;
-                flags |= FLAG_FORMULA;
-              }
-            }
-          }
-        }
-        // Fields absent from a short row: missing readings for the features they would have fed.
-        for (let c = fields.length; c < ncol; c++) if ((fc[c] as number) >= 0) missingCells++;
-        if (map.labelColumn !== null && map.labelColumn >= fields.length) unknown++;
-        if (ids) ids.push(map.idColumn !== null && map.idColumn < fields.length ? (fields[map.idColumn] as string) : '');
-        b.rowFlags[n] = flags;
-        n++;
+        header = parseBatchRecords(batch, r, r + 1, sn.delimiter, sn.lineEnding)[0] as string[];
+        headerStart = batch.offset + s;
+        map = mapColumns(header, model.json);
+        if (map.idColumn !== null) ids = [];
+        // Estimate rows from the bytes of the records seen so far in this slice.
+        const seenBytes = (batch.ends[k - 1] as number) - s;
+        const perRecord = Math.max(1, seenBytes / Math.max(1, k - r));
+        const estimate = Math.ceil(((size - (batch.offset + s)) / perRecord) * 1.1) + 16;
+        buf = allocate(Math.max(16, estimate), nF, size);
+        cfg = {
+          delimiter: sn.delimiter,
+          lineEnding: sn.lineEnding,
+          decimalComma,
+          nFeatures: nF,
+          ncol: header.length,
+          featureOfColumn: Array.from(map.featureOfColumn),
+          labelColumn: map.labelColumn,
+          idColumn: map.idColumn,
+          failValues: model.json.label.fail_values,
+          passValues: model.json.label.pass_values,
+        };
+        from = r + 1;
       }
     }
-    await scorePending(false);
-    opts.onProgress?.({ phase: 'parse', done: batch.bytesRead, total: size });
+    if (from < k && cfg !== null) {
+      if (pool) {
+        // Hand over a copy of the records' bytes (the splitter keeps the slice's tail for the next one).
+        const s0 = batch.starts[from] as number;
+        const rebase = (xs: number[]) => xs.slice(from).map((x) => x - s0);
+        const job: RecordsJob = {
+          bytes: batch.bytes.slice(s0, batch.ends[k - 1] as number),
+          starts: rebase(batch.starts),
+          contentEnds: rebase(batch.contentEnds),
+          ends: rebase(batch.ends),
+          lines: batch.lines.slice(from),
+          mixed: batch.mixed,
+        };
+        const entry: Pending = { meta, chunk: null, recBase: from, ready: false };
+        const promise = pool.run(job, 0, k - from, cfg);
+        // Marks the entry done; also observes a rejection (it is rethrown when taken), so stopping early leaves
+        // no unhandled one.
+        promise.then(
+          () => (entry.ready = true),
+          () => (entry.ready = true),
+        );
+        entry.chunk = promise;
+        queue.push(entry);
+      } else queue.push({ meta, chunk: recordsToRows(batch, from, k, cfg), recBase: 0, ready: true });
+    } else queue.push({ meta, chunk: null, recBase: 0, ready: true });
+    // Take what is done (rows are scored as they arrive); wait only when the pool is a few slices behind.
+    while (queue.length > 0 && (queue[0] as Pending).ready) await takeOne();
+    while (queue.length >= maxInFlight) await takeOne();
     await yieldToEventLoop();
     token.throwIfCancelled();
   }
+  while (queue.length > 0) await takeOne();
   if (header === null || map === null || buf === null) fail('empty-file', 'The file is empty (it contains only blank lines).');
   if (n === 0) fail('no-rows', `The file has a header row (${header.length} columns) but no data rows.`);
   buf.rowStart[n] = lastEnd;
