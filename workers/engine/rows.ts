@@ -33,16 +33,8 @@ export interface RowsConfig {
 /** The bytes of complete records: the SplitBatch fields the parse needs (offsets relative to `bytes`). */
 export type RecordsJob = Pick<SplitBatch, 'bytes' | 'starts' | 'contentEnds' | 'ends' | 'lines' | 'mixed'>;
 
-/** Rows converted from records [from, to) of a job; row indices in the examples are relative to the first row. */
-export interface RowsChunk {
-  rows: number;
-  /** Per row: index (in the job) of the record it came from (blank records are not rows). */
-  records: Uint32Array;
-  /** rows × nFeatures, NaN = missing. */
-  matrix: Float32Array;
-  labels: Int8Array;
-  flags: Uint8Array;
-  ids: string[] | null;
+/** What a load counts over its rows: per chunk, then summed over the chunks by the session. */
+export interface RowCounts {
   missingCells: number;
   cellIssueCount: number;
   nonFiniteCount: number;
@@ -52,6 +44,36 @@ export interface RowsChunk {
   passes: number;
   unknown: number;
   rowShapeIssueCount: number;
+}
+
+export function emptyCounts(): RowCounts {
+  return {
+    missingCells: 0,
+    cellIssueCount: 0,
+    nonFiniteCount: 0,
+    formulaLikeCells: 0,
+    decimalCommaCells: 0,
+    fails: 0,
+    passes: 0,
+    unknown: 0,
+    rowShapeIssueCount: 0,
+  };
+}
+
+export function addCounts(into: RowCounts, from: RowCounts): void {
+  for (const key of Object.keys(into) as (keyof RowCounts)[]) into[key] += from[key];
+}
+
+/** Rows converted from records [from, to) of a job; row indices in the examples are relative to the first row. */
+export interface RowsChunk extends RowCounts {
+  rows: number;
+  /** Per row: index (in the job) of the record it came from (blank records are not rows). */
+  records: Uint32Array;
+  /** rows × nFeatures, NaN = missing. */
+  matrix: Float32Array;
+  labels: Int8Array;
+  flags: Uint8Array;
+  ids: string[] | null;
   cellIssues: CellIssue[];
   rowShapeIssues: RowShapeIssue[];
 }
@@ -89,6 +111,7 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
   const ids: string[] | null = cfg.idColumn !== null ? [] : null;
   const cellIssues: CellIssue[] = [];
   const rowShapeIssues: RowShapeIssue[] = [];
+  // Plain locals, not a RowCounts object: this loop runs once per cell (59 M times for 100k wafers).
   let missingCells = 0;
   let cellIssueCount = 0;
   let nonFiniteCount = 0;

@@ -20,7 +20,7 @@ import {
 import { CancelToken, EngineFailure, fail, formatBytes } from './errors';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
-import { MAX_EXAMPLES, recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
+import { addCounts, emptyCounts, MAX_EXAMPLES, recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 
 export { FLAG_FORMULA, FLAG_SHORT, MAX_EXAMPLES } from './rows';
 
@@ -185,17 +185,9 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   let ids: string[] | null = null;
   let lastEnd = sn.dataStart;
 
-  let missingCells = 0;
-  let cellIssueCount = 0;
+  const counts = emptyCounts();
   const cellIssues: CellIssue[] = [];
-  let nonFiniteCount = 0;
-  let rowShapeIssueCount = 0;
   const rowShapeIssues: RowShapeIssue[] = [];
-  let formulaLikeCells = 0;
-  let decimalCommaCells = 0;
-  let fails = 0;
-  let passes = 0;
-  let unknown = 0;
   let scoredUpTo = 0;
   const scoreDuringLoad = () => map !== null && !map.mapping.needsConsent;
 
@@ -228,15 +220,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     }
     lastEnd = meta.offset + (meta.ends[recBase + (c.records[c.rows - 1] as number)] as number);
     if (ids && c.ids) for (const id of c.ids) ids.push(id);
-    missingCells += c.missingCells;
-    cellIssueCount += c.cellIssueCount;
-    nonFiniteCount += c.nonFiniteCount;
-    formulaLikeCells += c.formulaLikeCells;
-    decimalCommaCells += c.decimalCommaCells;
-    fails += c.fails;
-    passes += c.passes;
-    unknown += c.unknown;
-    rowShapeIssueCount += c.rowShapeIssueCount;
+    addCounts(counts, c);
     for (const x of c.cellIssues) {
       if (cellIssues.length >= MAX_EXAMPLES) break;
       cellIssues.push({ ...x, row: x.row + n });
@@ -337,6 +321,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   // Only what no other summary field carries: row shapes, cell issues, formula-like cells and the column mapping
   // have their own fields, and the UI words them from there (so nothing is said twice).
   const notices: string[] = [];
+  const { decimalCommaCells } = counts;
   if (decimalCommaCells > 0) {
     notices.push(
       `${decimalCommaCells.toLocaleString('en-US')} ${decimalCommaCells === 1 ? 'reading uses' : 'readings use'} a decimal comma (e.g. 3,14) ` +
@@ -346,7 +331,13 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
 
   let label: LabelReport | null = null;
   if (map.labelColumn !== null) {
-    label = { column: map.labelColumn, header: header[map.labelColumn] as string, fails, passes, unknown };
+    label = {
+      column: map.labelColumn,
+      header: header[map.labelColumn] as string,
+      fails: counts.fails,
+      passes: counts.passes,
+      unknown: counts.unknown,
+    };
   }
   const summary: LoadSummary = {
     fileName: opts.fileName,
@@ -359,13 +350,13 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     idColumn: map.idColumn,
     mapping: map.mapping,
     label,
-    cellIssueCount,
-    nonFiniteCells: nonFiniteCount,
+    cellIssueCount: counts.cellIssueCount,
+    nonFiniteCells: counts.nonFiniteCount,
     cellIssues,
-    rowShapeIssueCount,
+    rowShapeIssueCount: counts.rowShapeIssueCount,
     rowShapeIssues,
-    missingCells,
-    formulaLikeCells,
+    missingCells: counts.missingCells,
+    formulaLikeCells: counts.formulaLikeCells,
     notices,
     predicted: scoreDuringLoad(),
   };
