@@ -295,8 +295,9 @@ def candidates(fast: bool = False, cache_dir: str | None = None) -> list[Candida
     out.append(
         _xgb_native(
             "xgb_top40_d2_reg",
-            "Sensor screening, then the 40 most important sensors by gain of a preliminary XGBoost "
-            "fitted on the same training rows, + the depth-2 regularised XGBoost, native missing",
+            "XGBoost (depth 2, regularised, native missing values) on the 40 most informative sensors: "
+            "mostly-missing and near-constant sensors are screened out, then a preliminary XGBoost ranks the "
+            "rest by gain; both steps are fitted on the training rows only",
             dict(SCREEN, top_k=40, seed=SEED),
             **D2_REG,
         )
