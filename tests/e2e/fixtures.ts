@@ -88,10 +88,10 @@ export function sampleWithCells(cells: { row: number; column: string; text: stri
 }
 
 /**
- * Scrolls the grid to a cell of the loaded file, edits it as a user would (double-click, type, Enter) and returns
- * the cell and its row's probability. Assumes the grid's fixed row height and column width (28 px × 110 px).
+ * Scrolls the grid to a cell of the loaded file (the grid renders only what is in view) and returns the cell and
+ * its row's probability. Assumes the grid's fixed row height and column width (28 px × 110 px).
  */
-export async function editCell(page: Page, row: number, column: string, text: string) {
+export async function showCell(page: Page, row: number, column: string) {
   const col = records(sampleText)[0].split(',').indexOf(column);
   await page.getByTestId('grid').evaluate(
     (el, at) => {
@@ -103,10 +103,16 @@ export async function editCell(page: Page, row: number, column: string, text: st
   const cell = page.locator(`[data-testid="grid-cell"][data-row="${row}"][data-col="${col}"]`);
   const probability = page.locator(`[data-testid="row-probability"][data-row="${row}"]`);
   await expect(cell).toBeVisible();
-  await cell.dblclick();
+  return { cell, probability, col };
+}
+
+/** Edits a cell as a user would (double-click, type, Enter) and returns it as showCell does. */
+export async function editCell(page: Page, row: number, column: string, text: string) {
+  const shown = await showCell(page, row, column);
+  await shown.cell.dblclick();
   await page.getByTestId('cell-editor').fill(text);
   await page.getByTestId('cell-editor').press('Enter');
-  await expect(cell).toContainText(text);
-  await expect(cell).toHaveAttribute('data-edited', 'true');
-  return { cell, probability, col };
+  await expect(shown.cell).toContainText(text);
+  await expect(shown.cell).toHaveAttribute('data-edited', 'true');
+  return shown;
 }

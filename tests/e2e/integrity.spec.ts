@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page, Worker } from '@playwright/test';
-import { editCell, expect, golden, openApp, pickFile, records, root, samplePath, sampleText, test } from './fixtures';
+import { editCell, expect, showCell, golden, openApp, pickFile, records, root, samplePath, sampleText, test } from './fixtures';
 
 const probe = golden.edit_probe;
 
@@ -64,6 +64,7 @@ async function restartAndCheck(page: Page, edited: { cell: ReturnType<Page['loca
   await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
   await expect(page.getByText('Engine restarted: wafer_23012020_041211.csv reloaded and your edit re-applied.', { exact: true })).toBeVisible();
   await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '100');
+  await showCell(page, probe.row, probe.feature); // the reloaded grid starts at the top
   await expect(edited.cell).toContainText(probe.value);
   await expect(edited.cell).toHaveAttribute('data-edited', 'true');
   await expect(page.locator(`[data-testid="row-probability"][data-row="${probe.row}"]`)).toHaveText(edited.probability);
