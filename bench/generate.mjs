@@ -7,18 +7,10 @@
 // makes 100,000 wafers ≈ 540 MB like the export. Deterministic: a fixed-seed PRNG.
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { mulberry32 } from './synthetic.mjs';
 
 const model = JSON.parse(readFileSync(new URL('../public/models/model.json', import.meta.url), 'utf8'));
 export const generatedDir = new URL('./generated/', import.meta.url);
-
-function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const isWhole = (s) => [s.min, s.max, s.p01, s.p99].every((v) => typeof v === 'number' && Number.isInteger(v));
 

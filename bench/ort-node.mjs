@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { syntheticMatrix } from './synthetic.mjs';
 
 const prefix = new URL('./.ort-node/', import.meta.url).pathname;
 const model = JSON.parse(readFileSync(new URL('../public/models/model.json', import.meta.url), 'utf8'));
@@ -21,26 +22,6 @@ export function ensureOrtNode() {
   }
 }
 
-function syntheticMatrix(rows) {
-  let seed = 12345;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const nF = model.features.length;
-  const stats = model.features.map((f) => model.sensors?.[f] ?? null);
-  const m = new Float32Array(rows * nF);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < nF; c++) {
-      const s = stats[c];
-      m[r * nF + c] = !s || s.p01 === null || rand() < s.missing_rate ? Number.NaN : s.p01 + (s.p99 - s.p01) * rand();
-    }
-  }
-  return m;
-}
-
 /** @param {{ rows?: number, threads?: number }} opts  @returns {Promise<{ rows: number, ms: number, rowsPerS: number, threads: number } | null>} */
 export async function ortNodeInference(opts = {}) {
   if (!ensureOrtNode()) return null;
@@ -50,7 +31,7 @@ export async function ortNodeInference(opts = {}) {
   const nF = model.features.length;
   const bytes = readFileSync(new URL(`../public/models/${model.onnx.file}`, import.meta.url));
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-  const matrix = syntheticMatrix(rows);
+  const matrix = syntheticMatrix(model, rows);
   const probName = model.onnx.outputs.probability;
   const run = async (from, n) => {
     const input = new ort.Tensor('float32', matrix.subarray(from * nF, (from + n) * nF), [n, nF]);

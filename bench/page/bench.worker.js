@@ -2,8 +2,9 @@
 // PapaParse call (parseBatchRecords → parseText) and Model.score, without validation / matrix / UI.
 import { expose } from 'comlink';
 import Papa from 'papaparse';
-import { DEFAULT_SLICE_SIZE, SNIFF_BYTES, parseBatchRecords, readBytes, sniff, splitRecords, yieldToEventLoop } from '../../workers/engine/csv';
+import { DEFAULT_SLICE_SIZE, SNIFF_BYTES, papaConfig, parseBatchRecords, readBytes, sniff, splitRecords, yieldToEventLoop } from '../../workers/engine/csv';
 import { Model, validateModelJson, SCORE_BATCH_ROWS } from '../../workers/engine/model';
+import { syntheticMatrix } from '../synthetic.mjs';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -34,17 +35,7 @@ async function parseOnly(file, opts = {}) {
       } else {
         const text = decoder.decode(batch.bytes.subarray(batch.starts[0], batch.contentEnds[k - 1]));
         if (mode !== 'split') {
-          const res = Papa.parse(text, {
-            delimiter: sn.delimiter,
-            newline: sn.lineEnding,
-            quoteChar: '"',
-            escapeChar: '"',
-            header: false,
-            dynamicTyping: false,
-            worker: false,
-            skipEmptyLines: false,
-            fastMode: mode === 'papa-fast',
-          });
+          const res = Papa.parse(text, papaConfig(sn.delimiter, sn.lineEnding, mode === 'papa-fast'));
           if (res.data.length !== k) throw new Error(`record count mismatch: ${res.data.length} vs ${k}`);
           fields += res.data[0]?.length ?? 0;
         }
@@ -56,27 +47,6 @@ async function parseOnly(file, opts = {}) {
   }
   const ms = performance.now() - t0;
   return { ms, bytes: file.size, records, mbPerS: file.size / 1e6 / (ms / 1000), papaMs, fieldsOfFirstRows: fields };
-}
-
-/** Deterministic SECOM-like matrix from model.json's sensor stats (NaN at the training missing rate). */
-function syntheticMatrix(json, rows) {
-  let seed = 12345;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const nF = json.features.length;
-  const stats = json.features.map((f) => json.sensors?.[f] ?? null);
-  const m = new Float32Array(rows * nF);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < nF; c++) {
-      const s = stats[c];
-      m[r * nF + c] = !s || s.p01 === null || rand() < s.missing_rate ? Number.NaN : s.p01 + (s.p99 - s.p01) * rand();
-    }
-  }
-  return m;
 }
 
 /** Inference alone: Model.score over `rows` synthetic rows (batches of SCORE_BATCH_ROWS), plus one-row calls. */

@@ -385,6 +385,25 @@ export function parseBatchRecords(batch: SplitBatch, from: number, to: number, d
   return parseText(text, count, delimiter, newline, batch.lines, from);
 }
 
+/**
+ * The one PapaParse configuration: our own worker already runs off the main thread (Papa's `worker: true` breaks
+ * under bundlers); records were split by bytes first, so empty lines must stay records for the counts to match.
+ * fastMode (no quote handling) only when the text has no quote character.
+ */
+export function papaConfig(delimiter: Delimiter, newline: LineEnding, fastMode: boolean) {
+  return {
+    delimiter,
+    newline,
+    quoteChar: '"',
+    escapeChar: '"',
+    header: false,
+    dynamicTyping: false,
+    worker: false,
+    skipEmptyLines: false,
+    fastMode,
+  } as const;
+}
+
 /** Papa-parse `text` expected to hold `count` records; throws 'malformed-csv' otherwise. */
 export function parseText(text: string, count: number, delimiter: Delimiter, newline: LineEnding, lines?: number[], lineBase = 0): string[][] {
   if (text === '') {
@@ -396,17 +415,7 @@ export function parseText(text: string, count: number, delimiter: Delimiter, new
   // parse differently as the last one of a slice (or alone, for the grid and the export) than in the middle.
   const quoted = text.includes('"');
   const input = (text.charCodeAt(0) === 0xfeff ? `\uFEFF${text}` : text) + (quoted ? newline : '');
-  const res = Papa.parse<string[]>(input, {
-    delimiter,
-    newline,
-    quoteChar: '"',
-    escapeChar: '"',
-    header: false,
-    dynamicTyping: false,
-    worker: false,
-    skipEmptyLines: false,
-    fastMode: !quoted,
-  });
+  const res = Papa.parse<string[]>(input, papaConfig(delimiter, newline, !quoted));
   if (quoted) {
     const last = res.data[res.data.length - 1];
     if (last && last.length === 1 && last[0] === '') res.data.pop();
