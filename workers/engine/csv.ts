@@ -158,6 +158,11 @@ export interface SplitOptions {
   firstLine?: number;
   /** Slices read ahead of the one being handed out (default 1). */
   readAhead?: number;
+  /**
+   * Keep no reference to a batch's `bytes` once it is handed out (the incomplete tail is copied), so the caller
+   * may transfer `bytes.buffer` — which then holds exactly `bytes` — to another thread. Default false.
+   */
+  ownBuffers?: boolean;
 }
 
 const S_FIELD_START = 0;
@@ -333,7 +338,7 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
     if (done) {
       carry = new Uint8Array(0);
     } else {
-      carry = buf.subarray(recStart);
+      carry = opts.ownBuffers ? buf.slice(recStart) : buf.subarray(recStart);
       carryOffset = offset + recStart;
       scanFrom = i - recStart;
     }

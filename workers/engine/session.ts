@@ -153,8 +153,6 @@ interface BatchMeta {
 interface Pending {
   meta: BatchMeta;
   chunk: Promise<RowsChunk> | RowsChunk | null;
-  /** Record index in `meta` of the chunk's record 0 (the pool gets only the records after a header). */
-  recBase: number;
   /** The chunk is available (or its promise settled). */
   ready: boolean;
 }
@@ -163,8 +161,8 @@ interface Pending {
  * Stream-parse `file` into a new Session; scores rows while parsing when the mapping needs no consent.
  *
  * This worker reads and splits the file; the records of each slice after the header go through `recordsToRows`
- * (Papa + cell conversion), in the parse-worker pool when there is one (results are taken back in file order),
- * otherwise here. The header record is parsed here.
+ * (read straight from the bytes when quote-free ASCII, else Papa + cell conversion), in the parse-worker pool when
+ * there is one (results are taken back in file order), otherwise here. The header record is parsed here.
  */
 export async function loadSession(file: Blob, model: Model, opts: LoadOptions): Promise<Session> {
   const { token } = opts;
@@ -203,7 +201,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   };
 
   /** Append converted rows to the buffers (growing them when needed) and add up their counts. */
-  const addRows = (meta: BatchMeta, recBase: number, c: RowsChunk) => {
+  const addRows = (meta: BatchMeta, c: RowsChunk) => {
     if (!buf || c.rows === 0) return;
     if (n + c.rows > buf.cap) {
       buf = allocate(Math.max(n + c.rows, Math.min(Math.ceil(buf.cap * 1.5) + 16, Math.floor(MAX_READINGS_BYTES / (nF * 4)))), nF, size, buf, n);
@@ -213,12 +211,12 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     b.labels.set(c.labels, n);
     b.rowFlags.set(c.flags, n);
     for (let i = 0; i < c.rows; i++) {
-      const r = recBase + (c.records[i] as number);
+      const r = c.records[i] as number;
       b.rowStart[n + i] = meta.offset + (meta.starts[r] as number);
       b.rowContentEnd[n + i] = meta.offset + (meta.contentEnds[r] as number);
       b.rowLine[n + i] = meta.lines[r] as number;
     }
-    lastEnd = meta.offset + (meta.ends[recBase + (c.records[c.rows - 1] as number)] as number);
+    lastEnd = meta.offset + (meta.ends[c.records[c.rows - 1] as number] as number);
     if (ids && c.ids) for (const id of c.ids) ids.push(id);
     addCounts(counts, c);
     for (const x of c.cellIssues) {
@@ -239,12 +237,12 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     const p = queue.shift() as Pending;
     const chunk = p.chunk === null ? null : await p.chunk;
     token.throwIfCancelled();
-    if (chunk) addRows(p.meta, p.recBase, chunk);
+    if (chunk) addRows(p.meta, chunk);
     await scorePending(false);
     opts.onProgress?.({ phase: 'parse', done: p.meta.bytesRead, total: size });
   };
 
-  for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: opts.sliceSize ?? DEFAULT_SLICE_SIZE, readAhead: pool ? POOL_READ_AHEAD : 1 })) {
+  for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: opts.sliceSize ?? DEFAULT_SLICE_SIZE, readAhead: pool ? POOL_READ_AHEAD : 1, ownBuffers: pool !== null })) {
     token.throwIfCancelled();
     const k = batch.starts.length;
     const meta: BatchMeta = { offset: batch.offset, starts: batch.starts, contentEnds: batch.contentEnds, ends: batch.ends, lines: batch.lines, bytesRead: batch.bytesRead };
@@ -282,19 +280,11 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     }
     if (from < k && cfg !== null) {
       if (pool) {
-        // Hand over a copy of the records' bytes (the splitter keeps the slice's tail for the next one).
-        const s0 = batch.starts[from] as number;
-        const rebase = (xs: number[]) => xs.slice(from).map((x) => x - s0);
-        const job: RecordsJob = {
-          bytes: batch.bytes.slice(s0, batch.ends[k - 1] as number),
-          starts: rebase(batch.starts),
-          contentEnds: rebase(batch.contentEnds),
-          ends: rebase(batch.ends),
-          lines: batch.lines.slice(from),
-          mixed: batch.mixed,
-        };
-        const entry: Pending = { meta, chunk: null, recBase: from, ready: false };
-        const promise = pool.run(job, 0, k - from, cfg);
+        // Hand the slice's buffer over, transferred rather than copied (with ownBuffers the splitter keeps no
+        // reference to it); a header record in this slice is skipped by record index.
+        const job: RecordsJob = { bytes: batch.bytes, starts: batch.starts, contentEnds: batch.contentEnds, ends: batch.ends, lines: batch.lines, mixed: batch.mixed };
+        const entry: Pending = { meta, chunk: null, ready: false };
+        const promise = pool.run(job, from, k, cfg);
         // Marks the entry done; also observes a rejection (it is rethrown when taken), so stopping early leaves
         // no unhandled one.
         promise.then(
@@ -303,8 +293,8 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
         );
         entry.chunk = promise;
         queue.push(entry);
-      } else queue.push({ meta, chunk: recordsToRows(batch, from, k, cfg), recBase: 0, ready: true });
-    } else queue.push({ meta, chunk: null, recBase: 0, ready: true });
+      } else queue.push({ meta, chunk: recordsToRows(batch, from, k, cfg), ready: true });
+    } else queue.push({ meta, chunk: null, ready: true });
     // Take what is done (rows are scored as they arrive); wait only when the pool is a few slices behind.
     while (queue.length > 0 && (queue[0] as Pending).ready) await takeOne();
     while (queue.length >= maxInFlight) await takeOne();
