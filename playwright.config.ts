@@ -1,10 +1,13 @@
 import { defineConfig, devices } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 
 // The end-to-end tests run against the production build served from a sub-path, as on GitHub Pages.
 const port = Number(process.env.E2E_PORT ?? 4173);
 export const basePath = '/sensor-fault-detection/';
 
 // Where Playwright cannot download its own browser (this machine), use the system Chromium.
+// The flags (shared with the benchmark) keep Chromium from calling home, which a closed network refuses.
+const chromiumArgs = JSON.parse(readFileSync(new URL('./scripts/chromium-args.json', import.meta.url), 'utf8')) as string[];
 const executablePath = process.env.PW_CHROMIUM || undefined;
 
 export default defineConfig({
@@ -23,15 +26,7 @@ export default defineConfig({
     trace: 'retain-on-failure',
     launchOptions: {
       ...(executablePath ? { executablePath } : {}),
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      args: chromiumArgs,
     },
   },
   webServer: {

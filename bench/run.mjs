@@ -23,15 +23,8 @@ const { values: args } = parseArgs({
 const sizes = args.sizes.split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const runsFor = () => (args.runs ? Number(args.runs) : 3);
 const executablePath = process.env.PW_CHROMIUM || '/usr/bin/chromium';
-const launchArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+// The same flags as the end-to-end tests (see playwright.config.ts).
+const launchArgs = JSON.parse(readFileSync(new URL('../scripts/chromium-args.json', import.meta.url), 'utf8'));
 const APP_BASE = '/sensor-fault-detection/';
 const BENCH_BASE = '/bench/';
 const model = JSON.parse(readFileSync(`${rootDir}public/models/model.json`, 'utf8'));
