@@ -8,14 +8,15 @@ import { MessageChannel } from 'node:worker_threads';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CancelToken, EngineFailure } from '../../workers/engine/errors';
 import { Model } from '../../workers/engine/model';
-import { handleParseRequest, ParsePool, READY, warmUpParser, type ParseRequest, type WorkerLike } from '../../workers/engine/pool';
+import { handleParseRequest, ParsePool, READY, WARM_UP_ROWS, warmUp, type ParseRequest, type WorkerLike } from '../../workers/engine/pool';
 import { recordsToRows, type RecordsJob, type RowsConfig } from '../../workers/engine/rows';
 import { loadSession, type Session } from '../../workers/engine/session';
 import { createEngine } from '../../workers/engine/engine';
 import { SAMPLE, fileFromDisk, fileFromText, modelJson, onnxBytes, path, unwrap } from './helpers';
 
-/** Requests the channel workers have handled (the pooled path must really be taken). */
+/** Requests the channel workers have handled (the pooled path must really be taken), and of which kind. */
 let handled = 0;
+const kinds = { range: 0, records: 0 };
 
 /** A "worker" on a MessageChannel running the parse worker's handler, replying after a random short delay. */
 function channelWorker(seed: number): WorkerLike {
@@ -27,9 +28,9 @@ function channelWorker(seed: number): WorkerLike {
   };
   port2.on('message', (req: ParseRequest) => {
     handled++;
+    kinds['range' in req ? 'range' : 'records']++;
     setTimeout(() => {
-      const { reply, transfer } = handleParseRequest(req);
-      port2.postMessage(reply, transfer);
+      void handleParseRequest(req).then(({ reply, transfer }) => port2.postMessage(reply, transfer));
     }, Math.floor(rand() * 4));
   });
   port2.postMessage(READY);
@@ -122,6 +123,40 @@ describe('pooled load = in-process load', () => {
     expect(b).toEqual(a);
   });
 
+  test('a quote-free file loads in ranges; from a quote on, in split slices; both as in-process', async () => {
+    const lines = readFileSync(path(SAMPLE), 'utf8').split('\n');
+    const plain = fileFromText(lines.join('\n'), 'plain.csv');
+    let before = { ...kinds };
+    const a = await load(plain, poolOf(2), 4096);
+    expect(kinds.range - before.range).toBeGreaterThanOrEqual(Math.floor(plain.size / 4096) - 1);
+    expect(kinds.records - before.records).toBe(0);
+    expect(snapshot(a)).toEqual(snapshot(await load(plain, undefined, 4096)));
+
+    // A quoted id (valid CSV) half-way: the ranges before it stay, the rest is split here.
+    const quotedLines = [...lines];
+    quotedLines[60] = quotedLines[60]?.replace(/^[^,]*/, '"Wafer, quoted"') ?? '';
+    const quoted = fileFromText(quotedLines.join('\n'), 'quoted.csv');
+    before = { ...kinds };
+    const b = await load(quoted, poolOf(2), 4096);
+    expect(kinds.range - before.range).toBeGreaterThan(10);
+    expect(kinds.records - before.records).toBeGreaterThan(10);
+    const c = await load(quoted, undefined, 4096);
+    expect(snapshot(b)).toEqual(snapshot(c));
+    expect(c.ids?.[59]).toBe('Wafer, quoted');
+  });
+
+  test('invalid UTF-8 deep in the file: the same message and line through the ranges', async () => {
+    const text = new TextEncoder().encode(readFileSync(path(SAMPLE), 'utf8'));
+    const at = text.length - 20_000;
+    const bytes = new Uint8Array(text);
+    bytes[at] = 0xff;
+    const file = fileFromText(bytes, 'bad-utf8.csv');
+    const a = await outcome(file, undefined, 4096);
+    expect(a.ok).toBe(false);
+    expect(!a.ok && a.message).toMatch(/near line \d+/);
+    expect(await outcome(file, poolOf(2), 4096)).toEqual(a);
+  });
+
   test('a pool that cannot start falls back to the in-process path', async () => {
     const file = fileFromDisk(SAMPLE);
     const a = snapshot(await load(file, undefined, 4096));
@@ -206,19 +241,20 @@ describe('recordsToRows (the shared conversion)', () => {
     expect([c.fails, c.passes, c.unknown]).toEqual([1, 2, 1]);
   });
 
-  test('a sub-range of a job, and the parse worker handler, give the same rows', () => {
+  test('a sub-range of a job, and the parse worker handler, give the same rows', async () => {
     const job = jobOf('W1,1,2,3,1\nW2,4,5,6,-1\nW3,7,8,9,1\n');
     const sub = recordsToRows(job, 1, 3, cfg);
     expect(Array.from(sub.records)).toEqual([1, 2]);
     expect(Array.from(sub.matrix)).toEqual([4, 5, 6, 7, 8, 9]);
-    const { reply, transfer } = handleParseRequest({ id: 7, job: jobOf('W1,1,2,3,1\nW2,4,5,6,-1\nW3,7,8,9,1\n'), from: 1, to: 3, cfg });
+    const { reply, transfer } = await handleParseRequest({ id: 7, job: jobOf('W1,1,2,3,1\nW2,4,5,6,-1\nW3,7,8,9,1\n'), from: 1, to: 3, cfg });
     expect(reply).toEqual({ id: 7, ok: true, chunk: sub });
     expect(transfer).toHaveLength(4);
-    const bad = handleParseRequest({ id: 8, job: jobOf('W1,"1,2,3,1\n'), from: 0, to: 1, cfg });
+    const bad = await handleParseRequest({ id: 8, job: jobOf('W1,"1,2,3,1\n'), from: 0, to: 1, cfg });
     expect(bad.reply).toMatchObject({ id: 8, ok: false, error: { name: 'EngineFailure', code: 'malformed-csv' } });
   });
 
-  test('the warm-up parse runs', () => {
-    expect(() => warmUpParser(4)).not.toThrow();
+  test('the warm-up parse runs', async () => {
+    expect(await warmUp(100)).toBe(100);
+    expect(await warmUp()).toBe(WARM_UP_ROWS);
   });
 });

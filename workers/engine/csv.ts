@@ -347,6 +347,76 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
   }
 }
 
+/** Byte spans of records (offsets relative to the bytes they were found in). */
+export interface RecordSpans {
+  starts: number[];
+  contentEnds: number[];
+  ends: number[];
+  /** True when some record ends with a line ending other than the expected one. */
+  mixed: boolean;
+}
+
+/**
+ * In bytes without a quote character, where the first record that starts at or after index `from` begins: just
+ * after the first line ending that ends at `from` or later (so `from` itself when bytes[from - 1] ends a line).
+ * The search starts at `from - 1`, which must be a valid index. Returns `limit` when no record starts before
+ * `limit`; this needs no byte at or past `limit` except the one after a CR at `limit - 1`, and then only to tell
+ * `limit` from `limit + 1`, both "none".
+ */
+export function nextRecordStart(bytes: Uint8Array, from: number, limit: number): number {
+  for (let i = from - 1; i < limit - 1; i++) {
+    const c = bytes[i] as number;
+    if (c === LF) return i + 1;
+    if (c === CR) return bytes[i + 1] === LF ? i + 2 : i + 1;
+  }
+  return limit;
+}
+
+/**
+ * Split bytes without a quote character into records, as splitRecords does outside quoted fields: every LF,
+ * CR LF or lone CR ends a record, and at the end of the file a last record may have no line ending. `from` is
+ * a record start; the records that start before `limit` are returned. Null when the last of them does not end
+ * within `bytes` and the file goes on (`eof` false): the caller reads more and asks again.
+ */
+export function splitQuoteFree(bytes: Uint8Array, from: number, limit: number, eof: boolean, expected: LineEnding): RecordSpans | null {
+  const n = bytes.length;
+  const spans: RecordSpans = { starts: [], contentEnds: [], ends: [], mixed: false };
+  // Without a CR every record ends at the next LF, found by the native indexOf.
+  const hasCr = bytes.indexOf(CR, from) !== -1;
+  let i = from;
+  while (i < limit) {
+    let j = i;
+    if (hasCr) {
+      while (j < n && bytes[j] !== LF && bytes[j] !== CR) j++;
+    } else {
+      j = bytes.indexOf(LF, i);
+      if (j === -1) j = n;
+    }
+    if (j >= n) {
+      if (!eof) return null;
+      spans.starts.push(i);
+      spans.contentEnds.push(n);
+      spans.ends.push(n);
+      break;
+    }
+    let termLen = 1;
+    let term: LineEnding = '\n';
+    if (bytes[j] === CR) {
+      if (j + 1 >= n && !eof) return null;
+      if (bytes[j + 1] === LF) {
+        termLen = 2;
+        term = '\r\n';
+      } else term = '\r';
+    }
+    if (term !== expected) spans.mixed = true;
+    spans.starts.push(i);
+    spans.contentEnds.push(j);
+    spans.ends.push(j + termLen);
+    i = j + termLen;
+  }
+  return spans;
+}
+
 /** Whether a record's content is a blank line (no characters, or only spaces). Blank lines are not rows. */
 export function isBlankRecord(bytes: Uint8Array, start: number, contentEnd: number): boolean {
   for (let i = start; i < contentEnd; i++) if (bytes[i] !== SPACE) return false;
