@@ -246,6 +246,9 @@ class AppState {
       }
       return false;
     }
+    if (!options.keepEdits && this.model) this.threshold = this.model.threshold.value;
+    // Asked before the new file is drawn, so the engine counts the results while this thread renders.
+    const results = result.value.predicted ? this.engine().summarize(this.threshold) : null;
     this.file = file;
     this.summary = result.value;
     this.results = null;
@@ -255,10 +258,9 @@ class AppState {
       this.edits.clear();
       this.editCount = 0;
       this.order = 'file';
-      if (this.model) this.threshold = this.model.threshold.value;
     }
     this.gridVersion++;
-    if (result.value.predicted) await this.refreshResults();
+    if (results) this.takeResults(await results);
     return true;
   }
 
@@ -285,7 +287,10 @@ class AppState {
   /** Recompute counts and metrics at the current threshold (no-op before any prediction exists). */
   async refreshResults(): Promise<void> {
     if (!this.summary) return;
-    const result = await this.engine().summarize(this.threshold);
+    this.takeResults(await this.engine().summarize(this.threshold));
+  }
+
+  private takeResults(result: Result<ResultsSummary>): void {
     if (result.ok) this.results = result.value;
     else if (result.error.code !== 'model-not-ready') this.fail(result.error);
   }

