@@ -14,7 +14,7 @@ export type LineEnding = '\n' | '\r\n' | '\r';
 
 export const DEFAULT_SLICE_SIZE = 1 << 20;
 
-const QUOTE = 0x22;
+export const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
@@ -415,6 +415,16 @@ export function splitQuoteFree(bytes: Uint8Array, from: number, limit: number, e
     i = j + termLen;
   }
   return spans;
+}
+
+/** Line breaks in bytes[from, to): LF, CR LF and lone CR each count one (as splitRecords counts lines). */
+export function countLineBreaks(bytes: Uint8Array, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i++) {
+    const c = bytes[i];
+    if (c === LF || (c === CR && bytes[i + 1] !== LF)) count++;
+  }
+  return count;
 }
 
 /** Whether a record's content is a blank line (no characters, or only spaces). Blank lines are not rows. */

@@ -11,7 +11,8 @@ import { rangeToRows, type RangeJob, type RangeResult } from './ranges';
 import { chunkTransfer, recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 
 /** Records [from, to) of bytes the engine split, or a range of the file the worker reads. */
-export type ParseRequest = { id: number; job: RecordsJob; from: number; to: number; cfg: RowsConfig } | { id: number; range: RangeJob; cfg: RowsConfig };
+type ParseJob = { job: RecordsJob; from: number; to: number; cfg: RowsConfig } | { range: RangeJob; cfg: RowsConfig };
+export type ParseRequest = ParseJob & { id: number };
 
 export interface SerializedError {
   name: string;
@@ -205,19 +206,19 @@ export class ParsePool {
    * not use it afterwards); the chunk's buffers come back transferred.
    */
   async run(job: RecordsJob, from: number, to: number, cfg: RowsConfig): Promise<RowsChunk> {
-    const reply = await this.send({ id: 0, job, from, to, cfg }, [job.bytes.buffer as ArrayBuffer]);
+    const reply = await this.send({ job, from, to, cfg }, [job.bytes.buffer as ArrayBuffer]);
     if (!('chunk' in reply)) throw new Error('a parse worker answered a records request with a range');
     return reply.chunk;
   }
 
   /** Read and convert the records that start in a range of the file, in the least busy worker. */
   async runRange(range: RangeJob, cfg: RowsConfig): Promise<RangeResult> {
-    const reply = await this.send({ id: 0, range, cfg }, []);
+    const reply = await this.send({ range, cfg }, []);
     if (!('range' in reply)) throw new Error('a parse worker answered a range request with records');
     return reply.range;
   }
 
-  private send(req: ParseRequest, transfer: Transferable[]): Promise<OkReply> {
+  private send(job: ParseJob, transfer: Transferable[]): Promise<OkReply> {
     const slots = this.startSlots();
     if (this.broken || slots.length === 0) return Promise.reject(new Error('the parse workers are not available'));
     let slot = slots[0] as Slot;
@@ -225,7 +226,8 @@ export class ParsePool {
     const id = this.nextId++;
     return new Promise<OkReply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ ...req, id }, transfer);
+      const req: ParseRequest = { ...job, id };
+      slot.worker.postMessage(req, transfer);
     });
   }
 

@@ -10,7 +10,7 @@
  * with the sequential splitter (csv.ts). It does the same after any failure here, so every error message comes
  * from the one sequential path, with the right line numbers.
  */
-import { nextRecordStart, readBytes, splitQuoteFree } from './csv';
+import { QUOTE, nextRecordStart, readBytes, splitQuoteFree } from './csv';
 import { recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 
 /** The records that start in [start, end) of `file`. */
@@ -26,8 +26,6 @@ export interface RangeJob {
 
 /** Bytes read past the range end for its last record; more is read when that record is longer. */
 const DEFAULT_OVERHANG = 64 * 1024;
-
-const QUOTE = 0x22;
 
 export type RangeResult =
   | {

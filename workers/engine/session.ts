@@ -5,6 +5,7 @@
 import type { CellIssue, LabelReport, LoadSummary, ProgressCallback, RowOrder, RowShapeIssue } from '../api';
 import { mapColumns, type ColumnMapping } from './columns';
 import {
+  countLineBreaks,
   DEFAULT_SLICE_SIZE,
   SNIFF_BYTES,
   decodeUtf8,
@@ -179,16 +180,6 @@ interface HeaderRecord {
   bytesPerRecord: number;
 }
 
-/** Line breaks in bytes[from, to): LF, CR LF and lone CR each count one (as splitRecords counts lines). */
-function countLineBreaks(bytes: Uint8Array, from: number, to: number): number {
-  let count = 0;
-  for (let i = from; i < to; i++) {
-    const c = bytes[i];
-    if (c === 0x0a || (c === 0x0d && bytes[i + 1] !== 0x0a)) count++;
-  }
-  return count;
-}
-
 /** Split the start of the file until its first non-blank record, the header; null when there is none. */
 async function readHeader(file: Blob, sn: Sniffed, sliceSize: number): Promise<HeaderRecord | null> {
   for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize })) {
@@ -302,9 +293,6 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     n += c.rows;
   };
 
-  // Slices handed to the pool at once (each ≈ 1 MB of text).
-  const maxInFlight = pool ? pool.size * 2 + 1 : 1;
-
   /**
    * Load ranges of the file in the parse workers from `start` (a record start on line `line`). Returns where
    * the records not loaded yet start, and their line: the file size when all are loaded, else the start of the
@@ -344,8 +332,9 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
 
   /** Read and split the file here from `start` (a record start on line `line`) to its end. */
   const loadSlices = async (start: number, line: number) => {
-    // Results are taken back in file order.
+    // Results are taken back in file order; a few slices (each ≈ 1 MB of text) may be in the pool at once.
     const queue: Pending[] = [];
+    const maxInFlight = pool ? pool.size * 2 + 1 : 1;
     const takeOne = async () => {
       const p = queue.shift() as Pending;
       const chunk = p.chunk === null ? null : await p.chunk;
