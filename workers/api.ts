@@ -188,6 +188,8 @@ export interface WindowRow {
 export interface GridWindow {
   start: number;
   rows: WindowRow[];
+  /** The data version these rows were read at (see DataState.version). */
+  version: number;
 }
 
 export interface CellUpdate {

@@ -51,7 +51,7 @@ function editKey(row: number, col: number): string {
   return `${row}:${col}`;
 }
 
-class AppState {
+export class AppState {
   engineState = $state<EngineState>('loading');
   engineMessage = $state<string>('Loading the model…');
   /** True when the worker itself died (as opposed to a model that failed to load). */
@@ -67,7 +67,7 @@ class AppState {
   threshold = $state(0.5);
   order = $state<RowOrder>('file');
   /** Bumped whenever the rows' content or order may have changed, so the grid refetches its window. */
-  gridVersion = $state(0);
+  dataVersion = $state(0);
 
   busy = $state<BusyState | null>(null);
   /** The last failure, shown in an alert until the next successful action. */
@@ -156,7 +156,7 @@ class AppState {
     } else {
       this.info = `Engine restarted: ${file.name} reloaded.`;
     }
-    this.gridVersion++;
+    this.dataVersion++;
     if (!this.summary?.predicted && this.consent) await this.predict();
     else await this.refreshResults();
   }
@@ -259,7 +259,7 @@ class AppState {
       this.editCount = 0;
       this.order = 'file';
     }
-    this.gridVersion++;
+    this.dataVersion++;
     if (results) this.takeResults(await results);
     return true;
   }
@@ -276,7 +276,7 @@ class AppState {
       return;
     }
     this.results = result.value;
-    this.gridVersion++;
+    this.dataVersion++;
     await this.refreshResults();
   }
 
@@ -329,7 +329,7 @@ class AppState {
 
   setOrder(order: RowOrder): void {
     this.order = order;
-    this.gridVersion++;
+    this.dataVersion++;
   }
 
   window(request: Parameters<EngineBridge['window']>[0]) {
@@ -346,7 +346,7 @@ class AppState {
     this.editCount = this.edits.size;
     this.lastExport = null;
     // The probability (and so the order and the counts) may have changed.
-    this.gridVersion++;
+    this.dataVersion++;
     // Not awaited: the grid shows the edited row's new probability at once; counts and metrics (a pass over
     // all rows, ~100 ms at 100k wafers) follow.
     void this.refreshResults();
@@ -389,4 +389,3 @@ function saveBlob(blob: Blob, fileName: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export const app = new AppState();

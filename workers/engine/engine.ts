@@ -45,6 +45,8 @@ function isProbability(x: number): boolean {
 export function createEngine(options: EngineOptions = {}): Engine {
   let model: Model | null = null;
   let session: Session | null = null;
+  /** The data version: bumped whenever rows' content, probabilities or order may change. */
+  let version = 0;
   const active = new Set<CancelToken>();
   const fetchFn = options.fetch ?? ((url: string) => fetch(url));
 
@@ -126,6 +128,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const name = (file as Partial<File>).name ?? 'wafers.csv';
         const next = await loadSession(file, m, { fileName: name, token, onProgress, sliceSize: options.sliceSize, pool: options.pool });
         session = next; // swap in only on success
+        version++;
         return next.summary;
       });
     },
@@ -151,6 +154,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           s.predicted = true;
           s.summary.predicted = true;
           s.orderCache.clear();
+          version++;
         }
         onProgress?.({ phase: 'predict', done: s.rows, total: s.rows });
         return summarizeSession(s, m.json.threshold.value);
@@ -209,7 +213,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
             probability: Number.isNaN(p) ? null : p,
           };
         });
-        return { start, rows };
+        return { start, rows, version };
       });
     },
 
@@ -252,6 +256,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         } else if (info?.role === 'id' && s.ids) {
           s.ids[row] = text;
         }
+        version++;
         const p = s.probabilities[row] as number;
         return { row, col, text, issue, probability: Number.isNaN(p) ? null : p, edited: text !== original };
       });
