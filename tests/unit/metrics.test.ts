@@ -1,4 +1,5 @@
 /** Metrics against hand-computed values. */
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { averagePrecision, confusion, countFlagged, evaluate, histogram, rocAuc } from '../../workers/engine/metrics';
 
@@ -59,5 +60,49 @@ describe('metrics', () => {
     expect(noFlags.precision).toBeNull();
     expect(noFlags.recall).toBe(0);
     expect(noFlags.f1).toBeNull();
+  });
+
+  test('ROC-AUC and average precision equal the rank-sum and sorted-sweep definitions exactly (ties included)', () => {
+    // The references: an index sort with average ranks (ROC-AUC) and a descending sweep (AP), as sklearn does.
+    const refAuc = (sc: number[], ys: number[]): number | null => {
+      const idx = sc.map((_, i) => i).sort((a, b) => sc[a]! - sc[b]!);
+      const pos = ys.filter((y) => y === 1).length;
+      const neg = ys.length - pos;
+      if (pos === 0 || neg === 0) return null;
+      let rankSum = 0;
+      for (let i = 0; i < idx.length; ) {
+        let j = i;
+        while (j + 1 < idx.length && sc[idx[j + 1]!] === sc[idx[i]!]) j++;
+        for (let k = i; k <= j; k++) if (ys[idx[k]!] === 1) rankSum += (i + j) / 2 + 1;
+        i = j + 1;
+      }
+      return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+    };
+    const refAp = (sc: number[], ys: number[]): number | null => {
+      const pos = ys.filter((y) => y === 1).length;
+      if (pos === 0 || pos === ys.length) return null;
+      const idx = sc.map((_, i) => i).sort((a, b) => sc[b]! - sc[a]!);
+      let tp = 0;
+      let fp = 0;
+      let prev = 0;
+      let ap = 0;
+      for (let i = 0; i < idx.length; ) {
+        const s0 = sc[idx[i]!]!;
+        while (i < idx.length && sc[idx[i]!] === s0) (ys[idx[i++]!] === 1 ? tp++ : fp++);
+        ap += (tp / pos - prev) * (tp / (tp + fp));
+        prev = tp / pos;
+      }
+      return ap;
+    };
+    const sample = fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.boolean()), { maxLength: 300 });
+    fc.assert(
+      fc.property(sample, (pairs) => {
+        const sc = pairs.map(([k]) => Math.fround(k / 20));
+        const ys = pairs.map(([, y]) => (y ? 1 : 0));
+        expect(rocAuc(sc, ys)).toBe(refAuc(sc, ys));
+        expect(averagePrecision(sc, ys)).toBe(refAp(sc, ys));
+      }),
+      { numRuns: 500, seed: 20261201 },
+    );
   });
 });
