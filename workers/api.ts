@@ -124,13 +124,13 @@ export interface LoadSummary {
   formulaLikeCells: number;
   /** Plain-language notes the UI must show that no other field carries (e.g. decimal commas read as points). */
   notices: string[];
-  /** Whether predictions were already computed during parsing (no consent needed). */
-  predicted: boolean;
 }
 
 export interface PredictOptions {
   /** The user chose to treat missing/duplicated feature columns as missing readings. */
   acceptMappingIssues: boolean;
+  /** The threshold the returned results are counted at (the UI's). */
+  threshold: number;
 }
 
 export interface Evaluation {
@@ -158,6 +158,32 @@ export interface ResultsSummary {
   /** Counts of probabilities in 20 equal bins over [0, 1]. */
   histogram: number[];
   evaluation: Evaluation | null;
+}
+
+/**
+ * What every call that reads or changes the data answers with: the results at the caller's threshold and the
+ * data version. The version changes whenever a row's content, probability or order may have changed, and only
+ * then; it is unique within an engine, so a window read at another version is stale.
+ */
+export interface DataState {
+  version: number;
+  /** Counts and metrics at the threshold the call was given; null while no row is scored. */
+  results: ResultsSummary | null;
+}
+
+export interface LoadResult extends DataState {
+  summary: LoadSummary;
+}
+
+/** One user edit: the new text of a cell. */
+export interface CellEdit {
+  row: number;
+  col: number;
+  text: string;
+}
+
+export interface EditResult extends DataState {
+  update: CellUpdate;
 }
 
 export type RowOrder = 'file' | 'probability-desc' | 'probability-asc';
@@ -220,14 +246,22 @@ export interface ExportResult {
 export interface EngineApi {
   /** Fetch model.json and the ONNX file, verify its sha256, create the session. */
   init(urls: ModelUrls): Promise<Result<ModelJson>>;
-  /** Stream-parse the file; scores rows while parsing when the mapping is complete. Replaces any loaded file only on success. */
-  load(file: File, onProgress?: ProgressCallback): Promise<Result<LoadSummary>>;
+  /**
+   * Stream-parse the file; scores rows while parsing when the mapping is complete (then `results` is counted at
+   * `threshold`). Replaces any loaded file only on success.
+   */
+  load(file: File, threshold: number, onProgress?: ProgressCallback): Promise<Result<LoadResult>>;
   /** Stop the running load/predict/export; its promise resolves with code 'cancelled'. */
   cancel(): Promise<void>;
-  predict(options: PredictOptions, onProgress?: ProgressCallback): Promise<Result<ResultsSummary>>;
-  summarize(threshold: number): Promise<Result<ResultsSummary>>;
+  /** Score every row (once; again only after the file changes) and count the results at options.threshold. */
+  predict(options: PredictOptions, onProgress?: ProgressCallback): Promise<Result<DataState>>;
+  /** The results at another threshold; changes no data, so the version stays. */
+  summarize(threshold: number): Promise<Result<DataState>>;
   window(request: WindowRequest): Promise<Result<GridWindow>>;
-  setCell(row: number, col: number, text: string): Promise<Result<CellUpdate>>;
+  /** Change one cell (its wafer is re-scored when scored before); results at `threshold`. */
+  setCell(edit: CellEdit, threshold: number): Promise<Result<EditResult>>;
+  /** Re-apply many edits at once (an engine restart replays the user's edits); results at `threshold`. */
+  setCells(edits: CellEdit[], threshold: number): Promise<Result<DataState>>;
   exportCsv(options: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>>;
   /** Liveness check for the UI's heartbeat: answers at once (between slices of any long operation). */
   ping(): Promise<true>;

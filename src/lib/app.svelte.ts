@@ -1,17 +1,41 @@
 /**
- * All UI state in one place (Svelte 5 runes). Components read `app` and call its methods; only this module
- * talks to the engine bridge.
+ * All UI state in one class (Svelte 5 runes), shared with the components through context (context.ts). Only this
+ * class talks to the engine, through a Bridge it is given: the worker in the page, the engine in-process in tests.
+ * Results come by one route: every engine call that reads or changes the data answers the results at the UI's
+ * threshold and the data version (DataState), and `takeState` is the one place that keeps them.
  */
-import { EngineBridge, modelUrls, type Progress } from './engine';
 import type {
+  CellEdit,
+  CellUpdate,
+  DataState,
+  EngineApi,
   EngineError,
   ExportResult,
   LoadSummary,
   ModelJson,
+  ModelUrls,
+  Progress,
   Result,
   ResultsSummary,
   RowOrder,
+  WindowRequest,
 } from '../../workers/api';
+
+/** The engine as the UI uses it: the API, plus stopping it for good. */
+export interface Bridge extends Omit<EngineApi, 'ping'> {
+  terminate(): void;
+}
+
+/** What the state needs from the page; tests give their own. */
+export interface AppDeps {
+  /** Start an engine; `onDeath` is called if it stops unexpectedly. */
+  createBridge(onDeath: (detail: string) => void): Bridge;
+  modelUrls(): ModelUrls;
+  /** The sample wafer file shipped with the page. */
+  fetchSample(): Promise<File>;
+  /** Hand a finished download to the user. */
+  saveBlob(blob: Blob, fileName: string): void;
+}
 
 export type EngineState = 'loading' | 'ready' | 'error';
 export type BusyKind = 'parse' | 'predict' | 'export';
@@ -21,12 +45,6 @@ export interface BusyState {
   label: string;
   done: number;
   total: number;
-}
-
-export interface UserEdit {
-  row: number;
-  col: number;
-  text: string;
 }
 
 export interface ExportInfo {
@@ -44,8 +62,6 @@ export interface CellFocusRequest {
   /** Increments so repeated requests for the same cell still fire. */
   seq: number;
 }
-
-const SAMPLE_PATH = 'samples/wafer_23012020_041211.csv';
 
 function editKey(row: number, col: number): string {
   return `${row}:${col}`;
@@ -66,7 +82,7 @@ export class AppState {
 
   threshold = $state(0.5);
   order = $state<RowOrder>('file');
-  /** Bumped whenever the rows' content or order may have changed, so the grid refetches its window. */
+  /** The engine's data version (DataState.version): a grid window read at another version is stale. */
   dataVersion = $state(0);
 
   busy = $state<BusyState | null>(null);
@@ -78,13 +94,15 @@ export class AppState {
   focusRequest = $state.raw<CellFocusRequest | null>(null);
 
   /** The user's edits, kept here too so they can be re-applied after an engine restart. */
-  private edits = new Map<string, UserEdit>();
+  private edits = new Map<string, CellEdit>();
   editCount = $state(0);
 
-  private bridge: EngineBridge | null = null;
+  private bridge: Bridge | null = null;
   private ready: Promise<boolean> = Promise.resolve(false);
   private summarizeRunning = false;
   private summarizeQueued: number | null = null;
+
+  constructor(private readonly deps: AppDeps) {}
 
   get evaluationMode(): boolean {
     return this.summary?.label != null;
@@ -109,9 +127,9 @@ export class AppState {
     this.engineMessage = 'Loading the model…';
     this.engineCrashed = false;
     this.busy = null;
-    const bridge = new EngineBridge((detail) => this.onEngineDeath(bridge, detail));
+    const bridge: Bridge = this.deps.createBridge((detail) => this.onEngineDeath(bridge, detail));
     this.bridge = bridge;
-    this.ready = bridge.init(modelUrls()).then((result) => {
+    this.ready = bridge.init(this.deps.modelUrls()).then((result) => {
       if (this.bridge !== bridge) return false;
       if (!result.ok) {
         this.engineState = 'error';
@@ -126,7 +144,7 @@ export class AppState {
     });
   }
 
-  private onEngineDeath(bridge: EngineBridge, detail: string): void {
+  private onEngineDeath(bridge: Bridge, detail: string): void {
     if (this.bridge !== bridge) return;
     this.engineState = 'error';
     this.engineCrashed = true;
@@ -134,7 +152,7 @@ export class AppState {
     this.busy = null;
   }
 
-  /** Restart the worker, then reload the same File and re-apply the user's edits. */
+  /** Restart the worker, then reload the same File and re-apply the user's edits in one batch. */
   async restartEngine(): Promise<void> {
     this.error = null;
     this.info = null;
@@ -142,26 +160,24 @@ export class AppState {
     if (!(await this.ready)) return;
     const file = this.file;
     if (!file) return;
-    const loaded = await this.loadFile(file, { keepEdits: true });
-    if (!loaded) return;
-    for (const edit of this.edits.values()) {
-      const result = await this.engine().setCell(edit.row, edit.col, edit.text);
-      if (!result.ok) {
-        this.fail(result.error);
+    if (!(await this.loadFile(file, { keepEdits: true }))) return;
+    const edits = [...this.edits.values()];
+    if (edits.length > 0) {
+      const replayed = await this.engine().setCells(edits, this.threshold);
+      if (!replayed.ok) {
+        this.fail(replayed.error);
         return;
       }
+      this.takeState(replayed.value);
     }
-    if (this.edits.size > 0) {
-      this.info = `Engine restarted: ${file.name} reloaded and your ${this.edits.size === 1 ? 'edit' : `${this.edits.size} edits`} re-applied.`;
-    } else {
-      this.info = `Engine restarted: ${file.name} reloaded.`;
-    }
-    this.dataVersion++;
-    if (!this.summary?.predicted && this.consent) await this.predict();
-    else await this.refreshResults();
+    this.info =
+      edits.length > 0
+        ? `Engine restarted: ${file.name} reloaded and your ${edits.length === 1 ? 'edit' : `${edits.length} edits`} re-applied.`
+        : `Engine restarted: ${file.name} reloaded.`;
+    if (this.results === null && this.consent) await this.predict();
   }
 
-  private engine(): EngineBridge {
+  private engine(): Bridge {
     if (!this.bridge) throw new Error('engine not started');
     return this.bridge;
   }
@@ -172,6 +188,13 @@ export class AppState {
       return;
     }
     this.error = error.message;
+  }
+
+  /** Keep what a data call answered; results counted at an older threshold are asked for again. */
+  private takeState(state: DataState): void {
+    this.dataVersion = state.version;
+    this.results = state.results;
+    if (state.results !== null && state.results.threshold !== this.threshold) void this.summarizeCoalesced(this.threshold);
   }
 
   private progressHandler(kind: BusyKind, label: string): (p: Progress) => void {
@@ -209,16 +232,14 @@ export class AppState {
   async loadSample(): Promise<void> {
     this.info = null;
     this.error = null;
-    const url = new URL(import.meta.env.BASE_URL + SAMPLE_PATH, document.baseURI).href;
+    let sample: File;
     try {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const blob = await response.blob();
-      const name = SAMPLE_PATH.split('/').pop() ?? 'sample.csv';
-      await this.loadFile(new File([blob], name, { type: 'text/csv' }), { keepEdits: false });
+      sample = await this.deps.fetchSample();
     } catch (err) {
       this.error = `The sample file could not be fetched (${String(err)}).`;
+      return;
     }
+    await this.loadFile(sample, { keepEdits: false });
   }
 
   /** Load a file; the previous data stays on screen unless this one loads successfully. */
@@ -235,7 +256,9 @@ export class AppState {
       this.error = `The model is not available, so the file cannot be read: ${this.engineMessage}`;
       return false;
     }
-    const result = await this.engine().load(file, onProgress);
+    // A new file starts at the model's threshold; a reload (engine restart) keeps the user's.
+    const threshold = !options.keepEdits && this.model ? this.model.threshold.value : this.threshold;
+    const result = await this.engine().load(file, threshold, onProgress);
     this.busy = null;
     if (!result.ok) {
       if (result.error.code === 'cancelled') {
@@ -246,12 +269,9 @@ export class AppState {
       }
       return false;
     }
-    if (!options.keepEdits && this.model) this.threshold = this.model.threshold.value;
-    // Asked before the new file is drawn, so the engine counts the results while this thread renders.
-    const results = result.value.predicted ? this.engine().summarize(this.threshold) : null;
+    this.threshold = threshold;
     this.file = file;
-    this.summary = result.value;
-    this.results = null;
+    this.summary = result.value.summary;
     this.lastExport = null;
     if (!options.keepEdits) {
       this.consent = false;
@@ -259,8 +279,7 @@ export class AppState {
       this.editCount = 0;
       this.order = 'file';
     }
-    this.dataVersion++;
-    if (results) this.takeResults(await results);
+    this.takeState(result.value);
     return true;
   }
 
@@ -269,30 +288,17 @@ export class AppState {
     this.error = null;
     this.info = null;
     const onProgress = this.progressHandler('predict', 'Predicting');
-    const result = await this.engine().predict(this.consent, onProgress);
+    const result = await this.engine().predict({ acceptMappingIssues: this.consent, threshold: this.threshold }, onProgress);
     this.busy = null;
     if (!result.ok) {
       this.fail(result.error);
       return;
     }
-    this.results = result.value;
-    this.dataVersion++;
-    await this.refreshResults();
+    this.takeState(result.value);
   }
 
   async cancel(): Promise<void> {
     await this.bridge?.cancel();
-  }
-
-  /** Recompute counts and metrics at the current threshold (no-op before any prediction exists). */
-  async refreshResults(): Promise<void> {
-    if (!this.summary) return;
-    this.takeResults(await this.engine().summarize(this.threshold));
-  }
-
-  private takeResults(result: Result<ResultsSummary>): void {
-    if (result.ok) this.results = result.value;
-    else if (result.error.code !== 'model-not-ready') this.fail(result.error);
   }
 
   /** Labels in the grid are derived here, so they follow the slider at once; the engine recounts in the background. */
@@ -318,8 +324,8 @@ export class AppState {
       while (next !== null) {
         this.summarizeQueued = null;
         const result = await this.engine().summarize(next);
-        if (result.ok) this.results = result.value;
-        else this.fail(result.error);
+        if (result.ok) this.takeState(result.value);
+        else if (result.error.code !== 'no-file') this.fail(result.error);
         next = this.summarizeQueued;
       }
     } finally {
@@ -329,15 +335,15 @@ export class AppState {
 
   setOrder(order: RowOrder): void {
     this.order = order;
-    this.dataVersion++;
   }
 
-  window(request: Parameters<EngineBridge['window']>[0]) {
+  window(request: WindowRequest) {
     return this.engine().window(request);
   }
 
-  async setCell(row: number, col: number, text: string) {
-    const result = await this.engine().setCell(row, col, text);
+  /** Change one cell; its wafer's new probability, the order and the counts all follow from the answer. */
+  async setCell(row: number, col: number, text: string): Promise<Result<CellUpdate>> {
+    const result = await this.engine().setCell({ row, col, text }, this.threshold);
     if (!result.ok) {
       this.fail(result.error);
       return result;
@@ -345,12 +351,8 @@ export class AppState {
     this.edits.set(editKey(row, col), { row, col, text });
     this.editCount = this.edits.size;
     this.lastExport = null;
-    // The probability (and so the order and the counts) may have changed.
-    this.dataVersion++;
-    // Not awaited: the grid shows the edited row's new probability at once; counts and metrics (a pass over
-    // all rows, ~100 ms at 100k wafers) follow.
-    void this.refreshResults();
-    return result;
+    this.takeState(result.value);
+    return { ok: true, value: result.value.update };
   }
 
   async download(onlyFlagged: boolean): Promise<void> {
@@ -358,14 +360,14 @@ export class AppState {
     this.error = null;
     this.info = null;
     const onProgress = this.progressHandler('export', 'Preparing the download');
-    const result: Result<ExportResult> = await this.engine().exportCsv(this.threshold, onlyFlagged, onProgress);
+    const result: Result<ExportResult> = await this.engine().exportCsv({ threshold: this.threshold, onlyFlagged }, onProgress);
     this.busy = null;
     if (!result.ok) {
       this.fail(result.error);
       return;
     }
     const { blob, fileName, rows, neutralizedCells, editedCells } = result.value;
-    saveBlob(blob, fileName);
+    this.deps.saveBlob(blob, fileName);
     this.lastExport = { fileName, rows, neutralizedCells, editedCells, onlyFlagged };
   }
 
@@ -375,17 +377,3 @@ export class AppState {
     this.focusRequest = { row, col, seq: (this.focusRequest?.seq ?? 0) + 1 };
   }
 }
-
-function saveBlob(blob: Blob, fileName: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  link.style.display = 'none';
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // Give the browser time to start the download before the URL goes away.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-

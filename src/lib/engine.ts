@@ -3,10 +3,10 @@
  * plain `Result` error, so no call from the UI can hang forever after the worker crashes.
  */
 import { wrap, proxy, releaseProxy, type Remote } from 'comlink';
-import type { EngineApi, ModelUrls, Progress, Result } from '../../workers/api';
+import type { CellEdit, EngineApi, ExportOptions, ModelUrls, PredictOptions, Progress, Result, WindowRequest } from '../../workers/api';
+import { startBlobWorker } from '../../workers/blob-worker';
 import engineWorkerUrl from '../../workers/engine.worker.ts?worker&url';
-
-export type { Progress };
+import type { Bridge } from './app.svelte';
 
 /** Thrown-away result used when the worker died before answering. */
 function workerDiedResult<T>(detail: string): Result<T> {
@@ -19,13 +19,6 @@ function workerDiedResult<T>(detail: string): Result<T> {
   };
 }
 
-/** Model URLs must be absolute and built here: inside the worker a relative URL resolves against the worker's own path. */
-export function modelUrls(): ModelUrls {
-  const modelJson = new URL(import.meta.env.BASE_URL + 'models/model.json', document.baseURI).href;
-  const modelDir = new URL(import.meta.env.BASE_URL + 'models/', document.baseURI).href;
-  return { modelJson, modelDir };
-}
-
 /**
  * Heartbeat: a worker that closed itself or hangs sends no 'error' event, so once the model is loaded the bridge
  * pings it every HEARTBEAT_INTERVAL_MS; no answer within HEARTBEAT_TIMEOUT_MS counts as a dead worker. The engine
@@ -34,23 +27,7 @@ export function modelUrls(): ModelUrls {
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 export const HEARTBEAT_TIMEOUT_MS = 10_000;
 
-/**
- * Start the engine worker from a tiny blob: module that imports the bundled worker script. A worker loaded from
- * its own URL gets its Content-Security-Policy from that script's HTTP response (the page's <meta> CSP does not
- * apply to it, and a static host cannot add headers), so it could reach any origin; a blob: worker inherits the
- * page's policy, so `connect-src 'self'` holds for the engine too — the code that reads the user's file.
- */
-function startWorker(): Worker {
-  const moduleUrl = new URL(engineWorkerUrl, document.baseURI).href;
-  const source = new Blob([`import ${JSON.stringify(moduleUrl)};\n`], { type: 'text/javascript' });
-  const blobUrl = URL.createObjectURL(source);
-  const worker = new Worker(blobUrl, { type: 'module', name: 'engine' });
-  // The worker has fetched its source once it runs; revoking later is harmless either way.
-  setTimeout(() => URL.revokeObjectURL(blobUrl), 60_000);
-  return worker;
-}
-
-export class EngineBridge {
+export class EngineBridge implements Bridge {
   private worker: Worker;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private pingSentAt: number | null = null;
@@ -61,7 +38,7 @@ export class EngineBridge {
   private pending = new Set<(detail: string) => void>();
 
   constructor(private readonly onDeath: (detail: string) => void) {
-    this.worker = startWorker();
+    this.worker = startBlobWorker(engineWorkerUrl, document.baseURI, 'engine');
     this.remote = wrap<EngineApi>(this.worker);
     this.worker.addEventListener('error', (event) => this.die(event.message || 'worker error'));
     this.worker.addEventListener('messageerror', () => this.die('a message could not be read'));
@@ -131,23 +108,26 @@ export class EngineBridge {
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     this.heartbeat = null;
   }
-  load(file: File, onProgress: (p: Progress) => void) {
-    return this.call((api) => api.load(file, proxy(onProgress)));
+  load(file: File, threshold: number, onProgress: (p: Progress) => void) {
+    return this.call((api) => api.load(file, threshold, proxy(onProgress)));
   }
-  predict(acceptMappingIssues: boolean, onProgress: (p: Progress) => void) {
-    return this.call((api) => api.predict({ acceptMappingIssues }, proxy(onProgress)));
+  predict(options: PredictOptions, onProgress: (p: Progress) => void) {
+    return this.call((api) => api.predict(options, proxy(onProgress)));
   }
   summarize(threshold: number) {
     return this.call((api) => api.summarize(threshold));
   }
-  window(request: Parameters<EngineApi['window']>[0]) {
+  window(request: WindowRequest) {
     return this.call((api) => api.window(request));
   }
-  setCell(row: number, col: number, text: string) {
-    return this.call((api) => api.setCell(row, col, text));
+  setCell(edit: CellEdit, threshold: number) {
+    return this.call((api) => api.setCell(edit, threshold));
   }
-  exportCsv(threshold: number, onlyFlagged: boolean, onProgress: (p: Progress) => void) {
-    return this.call((api) => api.exportCsv({ threshold, onlyFlagged }, proxy(onProgress)));
+  setCells(edits: CellEdit[], threshold: number) {
+    return this.call((api) => api.setCells(edits, threshold));
+  }
+  exportCsv(options: ExportOptions, onProgress: (p: Progress) => void) {
+    return this.call((api) => api.exportCsv(options, proxy(onProgress)));
   }
   async cancel(): Promise<void> {
     if (this.deathDetail !== null) return;

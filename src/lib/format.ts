@@ -1,4 +1,6 @@
 /** Number formatting shared by the components (en-US grouping, fixed decimals where precision matters). */
+export { formatBytes } from '../../workers/format';
+
 const integer = new Intl.NumberFormat('en-US');
 
 export function formatCount(n: number): string {
@@ -16,12 +18,6 @@ export function formatProbability(p: number | null): string {
 
 export function formatMetric(v: number | null | undefined, digits = 3): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 export function pluralize(n: number, one: string, many = `${one}s`): string {

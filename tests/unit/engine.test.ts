@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../workers/engine/engine';
-import { blobText, fileFromDisk, fileFromText, loadOk, modelJson, path, readyEngine, SAMPLE, unwrap } from './helpers';
+import { blobText, fileFromDisk, fileFromText, loadOk, loadResultOk, modelJson, path, readyEngine, results, SAMPLE, setCell, THRESHOLD, unwrap } from './helpers';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ const sampleLines = sampleText.split('\n').filter((l) => l !== '');
 const sampleHeader = sampleLines[0]!.split(',');
 
 async function loadError(file: File): Promise<{ code: string; message: string }> {
-  const r = await engine.load(file);
+  const r = await engine.load(file, THRESHOLD);
   if (r.ok) throw new Error('expected an error');
   return r.error;
 }
@@ -61,7 +61,7 @@ describe('load errors', () => {
     expect(e.code).toBe('too-large');
     expect(e.message).toMatch(/^This file is too large for this browser's memory: 18\.63 GB, about [\d,]+ rows, needs about [\d.]+ GB for its readings, more than the 4\.00 GB this page allows\. Split the file/);
     // The previous file is still loaded and usable.
-    expect(unwrap(await engine.summarize(0.5)).rows).toBe(100);
+    expect(results(await engine.summarize(0.5)).rows).toBe(100);
   });
 
   test('a file too large for memory is a too-large error with a plain message', async () => {
@@ -94,7 +94,7 @@ describe('load errors', () => {
       code: 'too-large',
       message: "This file is too large for this browser's memory (Array buffer allocation failed). Split the file into smaller parts and upload them one at a time.",
     });
-    expect(unwrap(await engine.summarize(0.5)).rows).toBe(100);
+    expect(results(await engine.summarize(0.5)).rows).toBe(100);
   });
 
   test('UTF-16 message tells the user to save as UTF-8 CSV', async () => {
@@ -111,7 +111,8 @@ describe('load errors', () => {
 
 describe('bad-input corpus loads with specific reports', () => {
   test('ragged rows: the load succeeds and names the lines', async () => {
-    const s = await loadOk(engine, fileFromDisk('tests/fixtures/bad/ragged.csv'));
+    const loaded = await loadResultOk(engine, fileFromDisk('tests/fixtures/bad/ragged.csv'));
+    const s = loaded.summary;
     expect(s.rows).toBe(12);
     expect(s.rowShapeIssueCount).toBe(2);
     expect(s.rowShapeIssues).toEqual([
@@ -120,19 +121,20 @@ describe('bad-input corpus loads with specific reports', () => {
     ]);
     // Row shapes have their own fields; notices carry only what no other field says.
     expect(s.notices).toEqual([]);
-    expect(s.predicted).toBe(true);
+    expect(loaded.results).not.toBeNull();
   });
 
   test('missing columns need consent; predict() refuses without it and scores with it', async () => {
-    const s = await loadOk(engine, fileFromDisk('tests/fixtures/bad/missing-few.csv'));
+    const loaded = await loadResultOk(engine, fileFromDisk('tests/fixtures/bad/missing-few.csv'));
+    const s = loaded.summary;
     expect(s.mapping.missingText).toBe('Sensor-100, Sensor-200 … Sensor-202 missing (4 columns)');
     expect(s.mapping.needsConsent).toBe(true);
-    expect(s.predicted).toBe(false);
-    expect(unwrap(await engine.summarize(0.5)).scored).toBe(0);
-    const refused = await engine.predict({ acceptMappingIssues: false });
+    expect(loaded.results).toBeNull();
+    expect(unwrap(await engine.summarize(0.5)).results).toBeNull();
+    const refused = await engine.predict({ acceptMappingIssues: false, threshold: THRESHOLD });
     expect(refused.ok === false && refused.error.code).toBe('mapping-not-accepted');
     const progress: number[] = [];
-    const r = unwrap(await engine.predict({ acceptMappingIssues: true }, (p) => progress.push(p.done)));
+    const r = results(await engine.predict({ acceptMappingIssues: true, threshold: THRESHOLD }, (p) => progress.push(p.done)));
     expect(r.scored).toBe(12);
     expect(r.threshold).toBe(modelJson.threshold.value);
     expect(progress.at(-1)).toBe(12);
@@ -148,11 +150,11 @@ describe('bad-input corpus loads with specific reports', () => {
     const s = await loadOk(engine, fileFromDisk('tests/fixtures/bad/extra-duplicate.csv'));
     expect(s.mapping.duplicateFeatures).toEqual([{ feature: 'Sensor-5', columns: [5, 593] }]);
     expect(s.columns[592]).toMatchObject({ header: 'Operator', role: 'other' });
-    const dup = unwrap(await engine.predict({ acceptMappingIssues: true }));
+    const dup = results(await engine.predict({ acceptMappingIssues: true, threshold: THRESHOLD }));
     await loadOk(engine, fileFromDisk(SAMPLE));
     const base = unwrap(await engine.window({ start: 0, count: 12, colStart: 0, colCount: 1, order: 'file' }));
     await loadOk(engine, fileFromDisk('tests/fixtures/bad/extra-duplicate.csv'));
-    unwrap(await engine.predict({ acceptMappingIssues: true }));
+    unwrap(await engine.predict({ acceptMappingIssues: true, threshold: THRESHOLD }));
     const w = unwrap(await engine.window({ start: 0, count: 12, colStart: 0, colCount: 1, order: 'file' }));
     w.rows.forEach((row, i) => expect(row.probability).toBe(base.rows[i]!.probability));
     expect(dup.scored).toBe(12);
@@ -215,8 +217,10 @@ describe('sample: summary, window, setCell', () => {
   });
 
   test('summary fields', async () => {
-    const s = await loadOk(engine, fileFromDisk(SAMPLE));
-    expect(s).toMatchObject({ fileName: 'wafer_23012020_041211.csv', rows: 100, delimiter: ',', hasBom: false, lineEnding: '\n', idColumn: 0, predicted: true });
+    const loaded = await loadResultOk(engine, fileFromDisk(SAMPLE));
+    const s = loaded.summary;
+    expect(s).toMatchObject({ fileName: 'wafer_23012020_041211.csv', rows: 100, delimiter: ',', hasBom: false, lineEnding: '\n', idColumn: 0 });
+    expect(loaded.results?.scored).toBe(100);
     expect(s.label).toEqual({ column: 591, header: 'Good/Bad', fails: 6, passes: 94, unknown: 0 });
     // Every empty sensor cell in the file is a missing reading.
     const empties = sampleLines.slice(1).reduce((acc, l) => acc + l.split(',').slice(1, 591).filter((v) => v === '').length, 0);
@@ -226,13 +230,13 @@ describe('sample: summary, window, setCell', () => {
   });
 
   test('summarize: counts, histogram, evaluation', async () => {
-    const r = unwrap(await engine.summarize(modelJson.threshold.value));
+    const r = results(await engine.summarize(modelJson.threshold.value));
     expect(r.rows).toBe(100);
     expect(r.scored).toBe(100);
     expect(r.histogram.reduce((a, b) => a + b, 0)).toBe(100);
     expect(r.evaluation?.tp! + r.evaluation?.fn!).toBe(6);
     expect(r.flagged).toBe(r.evaluation!.tp + r.evaluation!.fp);
-    const none = unwrap(await engine.summarize(1));
+    const none = results(await engine.summarize(1));
     expect(none.flagged).toBeLessThan(r.flagged);
     const bad = await engine.summarize(2);
     expect(bad.ok === false && bad.error.code).toBe('bad-request');
@@ -262,7 +266,7 @@ describe('sample: summary, window, setCell', () => {
     const before = unwrap(await engine.window({ start: 0, count: 1, colStart: 0, colCount: 600, order: 'file' })).rows[0]!;
     const orig = before.cells[60]!;
     // Find a sensor whose change moves the probability of row 0.
-    const u = unwrap(await engine.setCell(0, 60, 'abc'));
+    const u = unwrap(await setCell(engine, 0, 60, 'abc'));
     expect(u.issue).toMatch(/not a number/);
     expect(u.edited).toBe(true);
     const w = unwrap(await engine.window({ start: 0, count: 1, colStart: 58, colCount: 5, order: 'file' })).rows[0]!;
@@ -271,11 +275,11 @@ describe('sample: summary, window, setCell', () => {
     expect(w.cells[2]).toBe('abc');
     // An edit changes the model input: set every sensor to a large value and the probability moves.
     let last = u;
-    for (let c = 1; c <= 590; c++) last = unwrap(await engine.setCell(0, c, '1e6'));
+    for (let c = 1; c <= 590; c++) last = unwrap(await setCell(engine, 0, c, '1e6'));
     expect(last.probability).not.toBeNull();
     expect(last.probability).not.toBeCloseTo(before.probability!, 6);
     // Restore the originals: edits removed and the original probability back.
-    for (let c = 1; c <= 590; c++) last = unwrap(await engine.setCell(0, c, before.cells[c]!));
+    for (let c = 1; c <= 590; c++) last = unwrap(await setCell(engine, 0, c, before.cells[c]!));
     expect(last.edited).toBe(false);
     expect(last.probability).toBe(before.probability);
     const restored = unwrap(await engine.window({ start: 0, count: 1, colStart: 0, colCount: 600, order: 'file' })).rows[0]!;
@@ -285,15 +289,15 @@ describe('sample: summary, window, setCell', () => {
 
   test('setCell on label and id columns; out of range is bad-request', async () => {
     await loadOk(engine, fileFromDisk(SAMPLE));
-    const before = unwrap(await engine.summarize(0.5)).evaluation!;
-    unwrap(await engine.setCell(0, 591, '1'));
-    const after = unwrap(await engine.summarize(0.5)).evaluation!;
+    const before = results(await engine.summarize(0.5)).evaluation!;
+    unwrap(await setCell(engine, 0, 591, '1'));
+    const after = results(await engine.summarize(0.5)).evaluation!;
     expect(after.tp + after.fn).toBe(before.tp + before.fn + 1);
-    unwrap(await engine.setCell(0, 0, 'Renamed'));
+    unwrap(await setCell(engine, 0, 0, 'Renamed'));
     expect(unwrap(await engine.window({ start: 0, count: 1, colStart: 0, colCount: 1, order: 'file' })).rows[0]!.name).toBe('Renamed');
-    const bad = await engine.setCell(100, 0, 'x');
+    const bad = await setCell(engine, 100, 0, 'x');
     expect(bad.ok === false && bad.error.code).toBe('bad-request');
-    const badCol = await engine.setCell(0, 592, 'x');
+    const badCol = await setCell(engine, 0, 592, 'x');
     expect(badCol.ok === false && badCol.error.code).toBe('bad-request');
   });
 
@@ -310,7 +314,7 @@ describe('cancel and progress', () => {
     await loadOk(slow, fileFromDisk(SAMPLE));
     const big = fileFromText(sampleHeader.join(',') + '\n' + sampleLines.slice(1).join('\n').repeat(1) + '\n', 'big.csv');
     let calls = 0;
-    const pending = slow.load(big, () => {
+    const pending = slow.load(big, THRESHOLD, () => {
       calls++;
       if (calls === 3) void slow.cancel();
     });
@@ -336,7 +340,7 @@ describe('cancel and progress', () => {
     const e = await readyEngine({ sliceSize: 65536 });
     const file = fileFromDisk(SAMPLE);
     const seen: { phase: string; done: number; total: number }[] = [];
-    await e.load(file, (p) => seen.push(p));
+    await e.load(file, THRESHOLD, (p) => seen.push(p));
     expect(seen.length).toBeGreaterThan(3);
     expect(seen.every((p) => p.phase === 'parse' && p.total === file.size)).toBe(true);
     expect(seen.at(-1)!.done).toBe(file.size);
@@ -348,5 +352,58 @@ describe('cancel and progress', () => {
       expect(r.ok === false && r.error.code).toBe('no-file');
     }
     expect(await blobText(new Blob(['x']))).toBe('x');
+  });
+});
+
+describe('one route for results: every data call answers the results at its threshold and the data version', () => {
+  test('the version moves on load, the first predict and edits, and only then', async () => {
+    const e = await readyEngine();
+    const first = unwrap(await e.load(fileFromDisk('tests/fixtures/bad/missing-few.csv'), 0.5));
+    expect(first.results).toBeNull();
+    const same = unwrap(await e.summarize(0.5));
+    expect(same.version).toBe(first.version);
+    const w0 = unwrap(await e.window({ start: 0, count: 2, colStart: 0, colCount: 2, order: 'file' }));
+    expect(w0.version).toBe(first.version);
+    const predicted = unwrap(await e.predict({ acceptMappingIssues: true, threshold: 0.25 }));
+    expect(predicted.version).toBeGreaterThan(first.version);
+    expect(predicted.results?.threshold).toBe(0.25);
+    // Scoring again changes nothing, so the version stays.
+    expect(unwrap(await e.predict({ acceptMappingIssues: true, threshold: 0.5 })).version).toBe(predicted.version);
+    const edited = unwrap(await e.setCell({ row: 0, col: 3, text: '7' }, 0.4));
+    expect(edited.version).toBeGreaterThan(predicted.version);
+    expect(edited.results?.threshold).toBe(0.4);
+    expect(unwrap(await e.window({ start: 0, count: 1, colStart: 0, colCount: 1, order: 'file' })).version).toBe(edited.version);
+    const reloaded = unwrap(await e.load(fileFromDisk(SAMPLE), 0.5));
+    expect(reloaded.version).toBeGreaterThan(edited.version);
+    expect(reloaded.results?.scored).toBe(100);
+    expect(unwrap(await e.setCells([], 0.5)).version).toBe(reloaded.version);
+  });
+
+  test('setCells applies a batch as successive setCell calls would, and answers the results once', async () => {
+    const edits = [
+      { row: 0, col: 60, text: '1e6' },
+      { row: 3, col: 591, text: '1' },
+      { row: 0, col: 61, text: 'abc' },
+      { row: 7, col: 0, text: 'Renamed' },
+      { row: 0, col: 60, text: '2e6' },
+    ];
+    const one = await readyEngine();
+    await loadOk(one, fileFromDisk(SAMPLE));
+    let last = null;
+    for (const edit of edits) last = unwrap(await one.setCell(edit, 0.3));
+    const batch = await readyEngine();
+    await loadOk(batch, fileFromDisk(SAMPLE));
+    const state = unwrap(await batch.setCells(edits, 0.3));
+    expect(state.results).toEqual(last!.results);
+    const req = { start: 0, count: 100, colStart: 0, colCount: 592, order: 'file' as const };
+    const a = unwrap(await one.window(req)).rows;
+    const b = unwrap(await batch.window(req)).rows;
+    expect(b).toEqual(a);
+    expect(b[0]!.cells[60]).toBe('2e6');
+    expect(b[7]!.name).toBe('Renamed');
+    const bad = await batch.setCells([{ row: 0, col: 1, text: '1' }, { row: 100, col: 1, text: '1' }], 0.3);
+    expect(bad.ok === false && bad.error.code).toBe('bad-request');
+    // A refused batch changes nothing.
+    expect(unwrap(await batch.window(req)).rows).toEqual(a);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { describe, expect, test } from 'vitest';
 import { appendedNames, exportFileName, formatProbability } from '../../workers/engine/export';
-import { fileFromDisk, fileFromText, loadOk, modelJson, path, readyEngine, SAMPLE, SAMPLE_NO_LABEL, unwrap } from './helpers';
+import { fileFromDisk, fileFromText, loadOk, modelJson, path, readyEngine, SAMPLE, SAMPLE_NO_LABEL, unwrap, results, setCell } from './helpers';
 
 const T = modelJson.threshold.value;
 
@@ -61,11 +61,11 @@ describe('export', () => {
   test('edits are written, other columns kept; an edit back to the original is not an edit', async () => {
     const engine = await readyEngine();
     await loadOk(engine, fileFromDisk(SAMPLE));
-    unwrap(await engine.setCell(2, 3, '1234.5'));
-    unwrap(await engine.setCell(2, 592 - 1, '1'));
+    unwrap(await setCell(engine, 2, 3, '1234.5'));
+    unwrap(await setCell(engine, 2, 592 - 1, '1'));
     const orig = unwrap(await engine.window({ start: 4, count: 1, colStart: 10, colCount: 1, order: 'file' })).rows[0]!.cells[0]!;
-    unwrap(await engine.setCell(4, 10, '99'));
-    unwrap(await engine.setCell(4, 10, orig));
+    unwrap(await setCell(engine, 4, 10, '99'));
+    unwrap(await setCell(engine, 4, 10, orig));
     const r = unwrap(await engine.exportCsv({ threshold: T, onlyFlagged: false }));
     expect(r.editedCells).toBe(2);
     const input = readFileSync(path(SAMPLE), 'utf8').split('\n');
@@ -100,7 +100,7 @@ describe('export', () => {
   test('an edited cell that is formula-like is neutralized too', async () => {
     const engine = await readyEngine();
     await loadOk(engine, fileFromDisk(SAMPLE));
-    unwrap(await engine.setCell(0, 0, '=cmd|"/c calc"!A1'));
+    unwrap(await setCell(engine, 0, 0, '=cmd|"/c calc"!A1'));
     const r = unwrap(await engine.exportCsv({ threshold: T, onlyFlagged: false }));
     expect(r.neutralizedCells).toBe(1);
     const parsed = Papa.parse<string[]>(new TextDecoder().decode(await bytesOf(r.blob)), { skipEmptyLines: true }).data;
@@ -123,7 +123,7 @@ describe('export', () => {
   test('only flagged rows: header plus the rows at or above the threshold', async () => {
     const engine = await readyEngine();
     await loadOk(engine, fileFromDisk(SAMPLE));
-    const sum = unwrap(await engine.summarize(T));
+    const sum = results(await engine.summarize(T));
     const r = unwrap(await engine.exportCsv({ threshold: T, onlyFlagged: true }));
     expect(r.fileName).toBe('wafer_23012020_041211_flagged.csv');
     expect(r.rows).toBe(sum.flagged);

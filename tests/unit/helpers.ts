@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createEngine, type Engine, type EngineOptions } from '../../workers/engine/engine';
-import type { LoadSummary, Result } from '../../workers/api';
+import type { CellUpdate, DataState, LoadResult, LoadSummary, Result, ResultsSummary } from '../../workers/api';
 import type { ModelJson } from '../../workers/model-json';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,10 +47,36 @@ export function unwrap<T>(r: Result<T>): T {
   return r.value;
 }
 
+/** The model's own threshold: what the UI starts at, and what tests count results at unless they say otherwise. */
+export const THRESHOLD = modelJson.threshold.value;
+
+export async function loadResultOk(engine: Engine, file: File): Promise<LoadResult> {
+  return unwrap(await engine.load(file, THRESHOLD));
+}
+
 export async function loadOk(engine: Engine, file: File): Promise<LoadSummary> {
-  return unwrap(await engine.load(file));
+  return (await loadResultOk(engine, file)).summary;
+}
+
+/** The results of a data call, which must have scored rows. */
+export function results(r: Result<DataState>): ResultsSummary {
+  const value = unwrap(r).results;
+  if (value === null) throw new Error('expected results, got none (nothing scored)');
+  return value;
+}
+
+/** One cell edit through setCell, answering the update alone (for tests about something else than the results). */
+export async function setCell(engine: Engine, row: number, col: number, text: string): Promise<Result<CellUpdate>> {
+  const r = await engine.setCell({ row, col, text }, THRESHOLD);
+  return r.ok ? { ok: true, value: r.value.update } : r;
 }
 
 export async function blobText(b: Blob): Promise<string> {
   return new TextDecoder().decode(await b.arrayBuffer());
+}
+
+/** A load at the model's threshold, answering the load's report alone. */
+export async function loadSummary(engine: Engine, file: File): Promise<Result<LoadSummary>> {
+  const r = await engine.load(file, THRESHOLD);
+  return r.ok ? { ok: true, value: r.value.summary } : r;
 }

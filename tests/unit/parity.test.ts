@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { Model, sha256Hex } from '../../workers/engine/model';
 import { createEngine } from '../../workers/engine/engine';
-import { fileFromDisk, fileFromText, modelJson, onnxBytes, path, readyEngine, SAMPLE, SAMPLE_NO_LABEL, unwrap } from './helpers';
+import { fileFromDisk, fileFromText, modelJson, onnxBytes, path, readyEngine, SAMPLE, SAMPLE_NO_LABEL, THRESHOLD, unwrap } from './helpers';
 
 interface Golden {
   model_sha256: string;
@@ -42,9 +42,10 @@ describe('golden parity', () => {
     const engine = await readyEngine();
     const header = ['wafer_id', ...modelJson.features].join(',');
     const lines = golden.wafers.map((w) => [`W${w.secom_index}`, ...w.values.map((v) => (v === null ? '' : String(v)))].join(','));
-    const summary = unwrap(await engine.load(fileFromText(`${header}\n${lines.join('\n')}\n`, 'golden.csv')));
+    const loaded = unwrap(await engine.load(fileFromText(`${header}\n${lines.join('\n')}\n`, 'golden.csv'), THRESHOLD));
+    const summary = loaded.summary;
     expect(summary.rows).toBe(golden.wafers.length);
-    expect(summary.predicted).toBe(true);
+    expect(loaded.results?.scored).toBe(golden.wafers.length);
     expect(summary.idColumn).toBe(0);
     const win = unwrap(await engine.window({ start: 0, count: golden.wafers.length, colStart: 0, colCount: 1, order: 'file' }));
     win.rows.forEach((row, i) => {
@@ -56,9 +57,9 @@ describe('golden parity', () => {
   test.each([SAMPLE, SAMPLE_NO_LABEL])('the sample file %s through load() matches golden sample probabilities', async (rel) => {
     expect(golden.sample.file).toBe('wafer_23012020_041211.csv');
     const engine = await readyEngine();
-    const summary = unwrap(await engine.load(fileFromDisk(rel)));
-    expect(summary.rows).toBe(100);
-    expect(summary.predicted).toBe(true);
+    const loaded = unwrap(await engine.load(fileFromDisk(rel), THRESHOLD));
+    expect(loaded.summary.rows).toBe(100);
+    expect(loaded.results?.scored).toBe(100);
     const win = unwrap(await engine.window({ start: 0, count: 100, colStart: 0, colCount: 0, order: 'file' }));
     expect(win.rows).toHaveLength(100);
     win.rows.forEach((row, i) => {
@@ -78,7 +79,7 @@ describe('golden parity', () => {
     expect(res.error.message).toContain(modelJson.onnx.sha256);
     expect(res.error.message).toContain(await sha256Hex(tampered));
     // And load() before a model exists is a typed error, not a throw.
-    const load = await engine.load(fileFromDisk(SAMPLE));
+    const load = await engine.load(fileFromDisk(SAMPLE), THRESHOLD);
     expect(load.ok === false && load.error.code).toBe('model-not-ready');
   });
 

@@ -10,9 +10,10 @@ import { CancelToken, EngineFailure } from '../../workers/engine/errors';
 import { Model } from '../../workers/engine/model';
 import { handleParseRequest, ParsePool, READY, WARM_UP_ROWS, warmUp, type ParseRequest, type WorkerLike } from '../../workers/engine/pool';
 import { recordsToRows, type RecordsJob, type RowsConfig } from '../../workers/engine/rows';
-import { loadSession, type Session } from '../../workers/engine/session';
+import { loadSession } from '../../workers/engine/load';
+import type { Session } from '../../workers/engine/session';
 import { createEngine } from '../../workers/engine/engine';
-import { SAMPLE, fileFromDisk, fileFromText, modelJson, onnxBytes, path, unwrap } from './helpers';
+import { SAMPLE, fileFromDisk, fileFromText, modelJson, onnxBytes, path, unwrap, loadSummary, THRESHOLD } from './helpers';
 
 /** Requests the channel workers have handled (the pooled path must really be taken), and of which kind. */
 let handled = 0;
@@ -173,15 +174,15 @@ describe('pooled load = in-process load', () => {
     unwrap(await engine.initFromBytes(modelJson, onnxBytes));
     const file = fileFromDisk(SAMPLE);
     let calls = 0;
-    const r = await engine.load(file, () => {
+    const r = await engine.load(file, THRESHOLD, () => {
       if (++calls === 3) void engine.cancel();
     });
     expect(r.ok === false && r.error.code).toBe('cancelled');
-    const summary = unwrap(await engine.load(file));
+    const summary = unwrap(await loadSummary(engine, file));
     expect(summary.rows).toBe(100);
     const plain = createEngine({ sliceSize: 2048 });
     unwrap(await plain.initFromBytes(modelJson, onnxBytes));
-    expect(summary).toEqual(unwrap(await plain.load(file)));
+    expect(summary).toEqual(unwrap(await loadSummary(plain, file)));
   });
 });
 

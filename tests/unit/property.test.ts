@@ -5,7 +5,7 @@ import { beforeAll, expect, test } from 'vitest';
 import type { EngineErrorCode } from '../../workers/api';
 import type { Engine } from '../../workers/engine/engine';
 import { isFormulaLike } from '../../workers/engine/validate';
-import { fileFromText, readyEngine } from './helpers';
+import { fileFromText, readyEngine, THRESHOLD } from './helpers';
 
 const KNOWN: EngineErrorCode[] = ['empty-file', 'not-text', 'utf16', 'no-rows', 'no-features', 'malformed-csv', 'too-large'];
 
@@ -48,7 +48,7 @@ test('load() never throws; ok loads export every original cell (neutralized form
         const text = (bom ? '\uFEFF' : '') + serialize([header, ...rows], delim, eol, quoteAll) + (trailing ? eol : '');
         let res;
         try {
-          res = await engine.load(fileFromText(text));
+          res = await engine.load(fileFromText(text), THRESHOLD);
         } catch (e) {
           throw new Error(`load threw: ${String(e)}`);
         }
@@ -57,9 +57,9 @@ test('load() never throws; ok loads export every original cell (neutralized form
           expect(rows.length === 0 ? res.error.code : 'no-rows').toBe('no-rows');
           return;
         }
-        expect(res.value.rows).toBe(rows.length);
-        expect(res.value.delimiter).toBe(delim);
-        const predicted = res.value.predicted;
+        expect(res.value.summary.rows).toBe(rows.length);
+        expect(res.value.summary.delimiter).toBe(delim);
+        const predicted = res.value.results !== null;
         const out = unwrapExport(await engine.exportCsv({ threshold: 0.5, onlyFlagged: false }));
         const outText = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await out.blob.arrayBuffer());
         expect(outText.startsWith('\uFEFF')).toBe(bom);
