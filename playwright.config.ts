@@ -17,7 +17,7 @@ export default defineConfig({
   fullyParallel: false,
   workers: 2,
   retries: 0,
-  reporter: process.env.CI ? [['list']] : [['list']],
+  reporter: [['list']],
   use: {
     ...devices['Desktop Chrome'],
     baseURL: `http://127.0.0.1:${port}${basePath}`,
@@ -30,7 +30,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node scripts/serve-dist.mjs --port ${port} --base ${basePath}`,
+    // vite preview, made to answer like GitHub Pages by the pages-preview plugin in vite.config.ts.
+    command: `npx vite preview --base ${basePath} --port ${port} --strictPort --host 127.0.0.1`,
     url: `http://127.0.0.1:${port}${basePath}`,
     reuseExistingServer: !process.env.CI,
     timeout: 30_000,

@@ -49,14 +49,24 @@ function freePort() {
   });
 }
 
-async function serve(root, base) {
+/** `vite preview` of a build directory under a sub-path (answering like GitHub Pages: see vite.config.ts). */
+async function serve(outDir, base) {
   const port = await freePort();
-  const child = spawn(process.execPath, [`${rootDir}scripts/serve-dist.mjs`, '--port', String(port), '--base', base, '--root', root], { cwd: rootDir, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    child.stdout.once('data', resolve);
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}${base}`, child };
+  const vite = `${rootDir}node_modules/vite/bin/vite.js`;
+  const child = spawn(process.execPath, [vite, 'preview', '--outDir', outDir, '--base', base, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}${base}`;
+  let exit = null;
+  child.once('exit', (code) => (exit = code));
+  // Ready once it answers 200 at the base URL.
+  for (let i = 0; !(await fetch(url).then((r) => r.ok, () => false)); i++) {
+    if (exit !== null) throw new Error(`vite preview exited ${exit}`);
+    if (i === 300) {
+      child.kill();
+      throw new Error(`vite preview did not answer at ${url}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, child };
 }
 
 /** Renderer processes of a launched browser, from CDP SystemInfo.getProcessInfo (the page and its dedicated worker share one). */
