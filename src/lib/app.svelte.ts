@@ -212,7 +212,8 @@ export class AppState {
   /** Accept dropped or picked files: one at a time, and say so when given several. */
   takeFiles(files: FileList | File[] | null | undefined): void {
     const list = files ? Array.from(files) : [];
-    if (list.length === 0) return;
+    const first = list[0];
+    if (first === undefined) return;
     if (this.engineState === 'error') {
       this.info = null;
       this.error = this.engineCrashed
@@ -222,11 +223,11 @@ export class AppState {
     }
     if (list.length > 1) {
       this.error = null;
-      this.info = `${list.length} files were given at once; the app reads one file at a time, so only the first, “${list[0].name}”, is loaded.`;
+      this.info = `${list.length} files were given at once; the app reads one file at a time, so only the first, “${first.name}”, is loaded.`;
     } else {
       this.info = null;
     }
-    void this.loadFile(list[0], { keepEdits: false, keepInfo: list.length > 1 });
+    void this.loadFile(first, { keepEdits: false, keepInfo: list.length > 1 });
   }
 
   async loadSample(): Promise<void> {

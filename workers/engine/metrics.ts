@@ -1,5 +1,6 @@
 /** Evaluation metrics over probabilities (NaN = not scored) and labels (1 fail, 0 pass, -1 unknown). */
 import type { Evaluation } from '../api';
+import { isFlagged } from '../format';
 
 export const HISTOGRAM_BINS = 20;
 
@@ -21,7 +22,7 @@ export function countFlagged(probs: Float32Array, threshold: number): { scored: 
     const p = probs[i] as number;
     if (Number.isNaN(p)) continue;
     scored++;
-    if (p >= threshold) flagged++;
+    if (isFlagged(p, threshold)) flagged++;
   }
   return { scored, flagged };
 }
@@ -120,7 +121,7 @@ export interface Confusion {
 export function confusion(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): Confusion {
   const c: Confusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let i = 0; i < scores.length; i++) {
-    const flagged = (scores[i] as number) >= threshold;
+    const flagged = isFlagged(scores[i] as number, threshold);
     if (labels[i] === 1) {
       if (flagged) c.tp++;
       else c.fn++;

@@ -1,0 +1,191 @@
+/**
+ * The UI state over the real engine and model, in-process: what the page does through its worker bridge, minus
+ * the worker. Load, cancel, results at the UI's threshold, coalesced summaries, edits and the restart replay.
+ */
+import { pathToFileURL } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import type { CellEdit, Progress, WindowRequest } from '../../workers/api';
+import { AppState, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
+import type { Engine } from '../../workers/engine/engine';
+import { fileFromDisk, fileFromText, modelJson, path, readyEngine, SAMPLE } from './helpers';
+
+const T = modelJson.threshold.value;
+const FIRST_ROWS: WindowRequest = { start: 0, count: 3, colStart: 0, colCount: 592, order: 'file' };
+
+/** A bridge over an in-process engine that records the calls made through it. */
+class RecordingBridge implements Bridge {
+  calls: string[] = [];
+  constructor(private readonly engine: Engine) {}
+  private note<T>(name: string, result: T): T {
+    this.calls.push(name);
+    return result;
+  }
+  init = (urls: Parameters<Engine['init']>[0]) => this.note('init', this.engine.init(urls));
+  load = (file: File, threshold: number, onProgress?: (p: Progress) => void) => this.note('load', this.engine.load(file, threshold, onProgress));
+  predict = (options: Parameters<Engine['predict']>[0], onProgress?: (p: Progress) => void) => this.note('predict', this.engine.predict(options, onProgress));
+  summarize = (threshold: number) => this.note('summarize', this.engine.summarize(threshold));
+  window = (request: WindowRequest) => this.note('window', this.engine.window(request));
+  setCell = (edit: CellEdit, threshold: number) => this.note('setCell', this.engine.setCell(edit, threshold));
+  setCells = (edits: CellEdit[], threshold: number) => this.note('setCells', this.engine.setCells(edits, threshold));
+  exportCsv = (options: Parameters<Engine['exportCsv']>[0], onProgress?: (p: Progress) => void) => this.note('exportCsv', this.engine.exportCsv(options, onProgress));
+  cancel = () => this.engine.cancel();
+  terminated = false;
+  terminate = () => {
+    this.terminated = true;
+  };
+}
+
+interface Harness {
+  app: AppState;
+  bridges: RecordingBridge[];
+  saved: { blob: Blob; fileName: string }[];
+  /** Make the current engine "die" as a crashed worker would. */
+  kill(detail: string): void;
+}
+
+async function startedApp(options: { sliceSize?: number } = {}): Promise<Harness> {
+  const bridges: RecordingBridge[] = [];
+  const deaths: ((detail: string) => void)[] = [];
+  const saved: Harness['saved'] = [];
+  // createBridge is synchronous, as a Worker's start is; the engine it wraps is made ready before each start.
+  let nextEngine = await readyEngine(options);
+  const deps: AppDeps = {
+    createBridge: (onDeath) => {
+      const bridge = new RecordingBridge(nextEngine);
+      bridges.push(bridge);
+      deaths.push(onDeath);
+      return bridge;
+    },
+    modelUrls: () => ({ modelJson: pathToFileURL(path('public/models/model.json')).href, modelDir: pathToFileURL(path('public/models/')).href }),
+    fetchSample: async () => fileFromDisk(SAMPLE),
+    saveBlob: (blob, fileName) => saved.push({ blob, fileName }),
+  };
+  const app = new AppState(deps);
+  app.startEngine();
+  await until(() => app.engineState === 'ready');
+  const harness: Harness = {
+    app,
+    bridges,
+    saved,
+    kill: (detail) => deaths.at(-1)?.(detail),
+  };
+  // Every restart gets a fresh engine, as a new worker would be.
+  const restart = app.restartEngine.bind(app);
+  app.restartEngine = async () => {
+    nextEngine = await readyEngine(options);
+    return restart();
+  };
+  return harness;
+}
+
+async function until(condition: () => boolean, ms = 60_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > ms) throw new Error('timed out waiting for the app state');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('the UI state over the engine', () => {
+  test('a load answers the summary, the results at the model threshold and the data version in one call', async () => {
+    const { app, bridges } = await startedApp();
+    expect(app.model?.threshold.value).toBe(T);
+    await app.loadSample();
+    expect(app.summary?.rows).toBe(100);
+    expect(app.results).toMatchObject({ rows: 100, scored: 100, threshold: T });
+    expect(app.dataVersion).toBeGreaterThan(0);
+    expect(app.hasPredictions).toBe(true);
+    // No second round trip for the results.
+    expect(bridges[0]!.calls).toEqual(['init', 'load']);
+  });
+
+  test('a file that needs consent has no results until predict, which answers them at the UI threshold', async () => {
+    const { app } = await startedApp();
+    expect(await app.loadFile(fileFromDisk('tests/fixtures/bad/missing-few.csv'), { keepEdits: false })).toBe(true);
+    expect(app.results).toBeNull();
+    expect(app.canPredict).toBe(false);
+    app.consent = true;
+    app.threshold = 0.2;
+    const before = app.dataVersion;
+    await app.predict();
+    expect(app.results).toMatchObject({ scored: 12, threshold: 0.2 });
+    expect(app.dataVersion).toBeGreaterThan(before);
+  });
+
+  test('threshold moves are coalesced: one summary in flight, then only the latest', async () => {
+    const { app, bridges } = await startedApp();
+    await app.loadSample();
+    const bridge = bridges[0]!;
+    bridge.calls = [];
+    for (let k = 1; k <= 20; k++) app.setThreshold(k / 40);
+    await until(() => app.results?.threshold === 0.5);
+    expect(bridge.calls.filter((c) => c === 'summarize')).toHaveLength(2);
+    expect(app.threshold).toBe(0.5);
+  });
+
+  test('an edit answers the new probability, the results and a new version; a failed edit keeps the state', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    const before = await app.window(FIRST_ROWS);
+    expect(before.ok).toBe(true);
+    const version = app.dataVersion;
+    const update = await app.setCell(0, 60, '1e9');
+    expect(update.ok && update.value.edited).toBe(true);
+    expect(app.dataVersion).toBeGreaterThan(version);
+    expect(app.editCount).toBe(1);
+    const after = await app.window(FIRST_ROWS);
+    expect(after.ok && after.value.version).toBe(app.dataVersion);
+    expect(after.ok && after.value.rows[0]!.cells[60]).toBe('1e9');
+    const bad = await app.setCell(100, 0, 'x');
+    expect(bad.ok).toBe(false);
+    expect(app.error).toMatch(/out of range/);
+    expect(app.editCount).toBe(1);
+  });
+
+  test('cancel during a load keeps the previous file and says so', async () => {
+    const { app } = await startedApp({ sliceSize: 4096 });
+    await app.loadSample();
+    const results = app.results;
+    const text = (await fileFromDisk(SAMPLE).text()).repeat(3);
+    const loading = app.loadFile(fileFromText(text, 'big.csv'), { keepEdits: false });
+    await until(() => app.busy !== null && app.busy.done > 0);
+    await app.cancel();
+    expect(await loading).toBe(false);
+    expect(app.info).toBe('Loading big.csv was cancelled. The previous data (wafer_23012020_041211.csv) is still shown.');
+    expect(app.summary?.fileName).toBe('wafer_23012020_041211.csv');
+    expect(app.results).toBe(results);
+    expect(app.busy).toBeNull();
+  });
+
+  test('a restart after the engine died reloads the file and replays every edit in one batch', async () => {
+    const { app, bridges, kill } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    await app.setCell(2, 0, 'Renamed');
+    await app.setCell(0, 60, '2e9');
+    app.setThreshold(0.1);
+    await until(() => app.results?.threshold === 0.1);
+    const expected = await app.window(FIRST_ROWS);
+    const results = app.results;
+    kill('out of memory');
+    expect(app.engineState).toBe('error');
+    expect(app.engineCrashed).toBe(true);
+    await app.restartEngine();
+    expect(bridges).toHaveLength(2);
+    expect(bridges[1]!.calls.filter((c) => c === 'setCells' || c === 'setCell')).toEqual(['setCells']);
+    expect(app.info).toBe('Engine restarted: wafer_23012020_041211.csv reloaded and your 2 edits re-applied.');
+    expect(app.threshold).toBe(0.1);
+    expect(app.results).toEqual(results);
+    const replayed = await app.window(FIRST_ROWS);
+    expect(replayed.ok && expected.ok && replayed.value.rows).toEqual(expected.ok && expected.value.rows);
+  });
+
+  test('download hands the file to the page with what it holds', async () => {
+    const { app, saved } = await startedApp();
+    await app.loadSample();
+    await app.download(true);
+    expect(saved).toHaveLength(1);
+    expect(saved[0]!.fileName).toBe('wafer_23012020_041211_flagged.csv');
+    expect(app.lastExport).toMatchObject({ rows: app.results?.flagged, onlyFlagged: true });
+  });
+});
