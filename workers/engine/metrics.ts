@@ -28,9 +28,9 @@ export function countFlagged(probs: Float32Array, threshold: number): { scored: 
 }
 
 /**
- * The scores of each class, each sorted ascending. Sorting two typed arrays natively is ≈ 10× faster than an
- * index sort with a comparator, which kept a results summary at 100k labelled wafers near 80 ms (it runs after
- * every edit). Both metrics below walk the two lists together, so they need no ranks.
+ * The scores of each class, each sorted ascending: typed arrays sort natively, far faster than an index sort with
+ * a comparator, and the results are counted after every edit. Both metrics below walk the two lists together,
+ * so they need no ranks.
  */
 interface ClassScores {
   pos: Float64Array;
@@ -163,8 +163,8 @@ export function evaluate(probs: Float32Array, labels: Int8Array, threshold: numb
 
 /**
  * Run the results code (counts, histogram, evaluation) on synthetic scores while the model loads, so the JIT has
- * compiled it before the first file: summarizing a 10k-wafer load (on the way to the first results) took
- * 21–24 ms cold and 10–14 ms after this. Returns the evaluation so the work is not optimized away.
+ * compiled it before the first file (the first results come right after the load). Returns the evaluation so
+ * the work is not optimized away.
  */
 export function warmUpMetrics(n = 4096): Evaluation | null {
   const probs = new Float32Array(n);
