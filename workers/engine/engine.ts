@@ -21,9 +21,9 @@ import type { ModelJson } from '../model-json';
 import { CancelToken, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
-import { warmUpMetrics } from './metrics';
 import { Model, validateModelJson } from './model';
 import type { ParsePool } from './pool';
+import { warmUpResults } from './score-index';
 import { applyEdits, resultsAt, scoreAll, windowRows, type Session } from './session';
 
 export interface EngineOptions {
@@ -107,7 +107,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const json = validateModelJson(rawJson);
     const m = await Model.create(json, onnx);
     await m.warmUp();
-    warmUpMetrics();
+    warmUpResults();
     model = m;
     return json;
   }

@@ -127,6 +127,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     predicted: built.scored,
     edits: new Map(),
     orderCache: new Map(),
+    scoreIndex: null,
     decimalComma: job.cfg.decimalComma,
     summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built),
   };

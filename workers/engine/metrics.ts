@@ -32,12 +32,12 @@ export function countFlagged(probs: Float32Array, threshold: number): { scored: 
  * a comparator, and the results are counted after every edit. Both metrics below walk the two lists together,
  * so they need no ranks.
  */
-interface ClassScores {
+export interface ClassScores {
   pos: Float64Array;
   neg: Float64Array;
 }
 
-function scoresByClass(scores: ArrayLike<number>, labels: ArrayLike<number>): ClassScores {
+export function scoresByClass(scores: ArrayLike<number>, labels: ArrayLike<number>): ClassScores {
   let nPos = 0;
   for (let i = 0; i < scores.length; i++) if (labels[i] === 1) nPos++;
   const pos = new Float64Array(nPos);
@@ -59,7 +59,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   return rocAucOf(scoresByClass(scores, labels));
 }
 
-function rocAucOf({ pos, neg }: ClassScores): number | null {
+export function rocAucOf({ pos, neg }: ClassScores): number | null {
   if (pos.length === 0 || neg.length === 0) return null;
   let u = 0;
   let below = 0; // negatives scored lower than the current positive
@@ -84,7 +84,7 @@ export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<nu
   return averagePrecisionOf(scoresByClass(scores, labels));
 }
 
-function averagePrecisionOf({ pos, neg }: ClassScores): number | null {
+export function averagePrecisionOf({ pos, neg }: ClassScores): number | null {
   const nPos = pos.length;
   if (nPos === 0 || neg.length === 0) return null;
   // Walk both lists from the top, one distinct score at a time.
@@ -131,6 +131,14 @@ export function confusion(scores: ArrayLike<number>, labels: ArrayLike<number>, 
   return c;
 }
 
+/** The metrics at a threshold from its confusion counts and the threshold-free areas. */
+export function evaluationAt(threshold: number, c: Confusion, areas: Pick<Evaluation, 'rocAuc' | 'prAuc'>): Evaluation {
+  const recall = c.tp + c.fn > 0 ? c.tp / (c.tp + c.fn) : null;
+  const precision = c.tp + c.fp > 0 ? c.tp / (c.tp + c.fp) : null;
+  const f1 = recall !== null && precision !== null && recall + precision > 0 ? (2 * recall * precision) / (recall + precision) : recall !== null && precision !== null ? 0 : null;
+  return { threshold, evaluated: c.tp + c.fp + c.tn + c.fn, ...c, recall, precision, f1, ...areas };
+}
+
 /** Full evaluation over rows with a known label and a probability; null when no row qualifies. */
 export function evaluate(probs: Float32Array, labels: Int8Array, threshold: number): Evaluation | null {
   const s: number[] = [];
@@ -144,40 +152,6 @@ export function evaluate(probs: Float32Array, labels: Int8Array, threshold: numb
     l.push(y);
   }
   if (s.length === 0) return null;
-  const c = confusion(s, l, threshold);
   const byClass = scoresByClass(s, l);
-  const recall = c.tp + c.fn > 0 ? c.tp / (c.tp + c.fn) : null;
-  const precision = c.tp + c.fp > 0 ? c.tp / (c.tp + c.fp) : null;
-  const f1 = recall !== null && precision !== null && recall + precision > 0 ? (2 * recall * precision) / (recall + precision) : recall !== null && precision !== null ? 0 : null;
-  return {
-    threshold,
-    evaluated: s.length,
-    ...c,
-    recall,
-    precision,
-    f1,
-    rocAuc: rocAucOf(byClass),
-    prAuc: averagePrecisionOf(byClass),
-  };
-}
-
-/**
- * Run the results code (counts, histogram, evaluation) on synthetic scores while the model loads, so the JIT has
- * compiled it before the first file (the first results come right after the load). Returns the evaluation so
- * the work is not optimized away.
- */
-export function warmUpMetrics(n = 4096): Evaluation | null {
-  const probs = new Float32Array(n);
-  const labels = new Int8Array(n);
-  for (let i = 0; i < n; i++) {
-    probs[i] = ((i * 7919) % n) / n;
-    labels[i] = i % 13 === 0 ? 1 : 0;
-  }
-  let last: Evaluation | null = null;
-  for (let k = 0; k < 3; k++) {
-    countFlagged(probs, 0.3);
-    histogram(probs);
-    last = evaluate(probs, labels, 0.3);
-  }
-  return last;
+  return evaluationAt(threshold, confusion(s, l, threshold), { rocAuc: rocAucOf(byClass), prAuc: averagePrecisionOf(byClass) });
 }

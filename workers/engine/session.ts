@@ -5,8 +5,8 @@
 import type { CellEdit, CellUpdate, LoadSummary, ResultsSummary, RowOrder, WindowRequest, WindowRow } from '../api';
 import type { ColumnMapping } from './columns';
 import { decodeUtf8, parseText, readBytes, type Sniffed } from './csv';
-import { countFlagged, evaluate, histogram } from './metrics';
 import type { Model } from './model';
+import { ScoreIndex } from './score-index';
 import { CellKind, cellIssueText, classifyCell, makeLabelReader, type CellOut } from './validate';
 
 export { FLAG_FORMULA, FLAG_SHORT, MAX_EXAMPLES } from './rows';
@@ -40,6 +40,8 @@ export interface Session {
   /** row → (col → text) for cells the user changed. */
   edits: Map<number, Map<number, string>>;
   orderCache: Map<RowOrder, Uint32Array>;
+  /** The scores sorted for the results; null until first asked for, and again after a bulk change. */
+  scoreIndex: ScoreIndex | null;
   decimalComma: boolean;
   /** The load's report; never changed afterwards. */
   summary: LoadSummary;
@@ -136,6 +138,8 @@ function windowRow(s: Session, r: number, fields: string[], colStart: number, co
  * each and in one batch. Edits must be in range (the engine checks). Returns one update per edit.
  */
 export async function applyEdits(s: Session, model: Model, edits: CellEdit[]): Promise<CellUpdate[]> {
+  // A few edits shift values in the sorted scores; a big batch (a replay) rebuilds them once instead.
+  if (edits.length > INCREMENTAL_EDITS) s.scoreIndex = null;
   const rows = [...new Set(edits.map((e) => e.row))].sort((a, b) => a - b);
   const fields = await readRowFields(s, rows);
   const original = new Map(rows.map((r, k) => [r, fields[k] as string[]]));
@@ -153,6 +157,9 @@ export async function applyEdits(s: Session, model: Model, edits: CellEdit[]): P
     return { ...u, probability: Number.isNaN(p) ? null : p };
   });
 }
+
+/** Edits in one call up to which the score index is updated in place rather than rebuilt. */
+const INCREMENTAL_EDITS = 32;
 
 /** Keep the edit (or drop it when the text is back to the uploaded value). */
 function recordEdit(s: Session, e: CellEdit, original: string): void {
@@ -181,7 +188,12 @@ function applyToRow(s: Session, model: Model, e: CellEdit): { text: string | nul
     }
     return { text: cellIssueText(e.text, s.decimalComma), readingChanged: fi >= 0 };
   }
-  if (info?.role === 'label') s.labels[e.row] = makeLabelReader(model.json.label.fail_values, model.json.label.pass_values)(e.text);
+  if (info?.role === 'label') {
+    const p = s.probabilities[e.row] as number;
+    const y = makeLabelReader(model.json.label.fail_values, model.json.label.pass_values)(e.text);
+    s.scoreIndex?.change({ p, y: s.labels[e.row] as number }, { p, y });
+    s.labels[e.row] = y;
+  }
   else if (info?.role === 'id' && s.ids) s.ids[e.row] = e.text;
   return { text: null, readingChanged: false };
 }
@@ -191,7 +203,11 @@ async function rescoreRows(s: Session, model: Model, rows: number[]): Promise<vo
   const batch = new Float32Array(rows.length * nF);
   rows.forEach((r, k) => batch.set(s.matrix.subarray(r * nF, (r + 1) * nF), k * nF));
   const probs = await model.score(batch, rows.length);
-  rows.forEach((r, k) => (s.probabilities[r] = probs[k] as number));
+  rows.forEach((r, k) => {
+    const y = s.labels[r] as number;
+    s.scoreIndex?.change({ p: s.probabilities[r] as number, y }, { p: probs[k] as number, y });
+    s.probabilities[r] = probs[k] as number;
+  });
   s.orderCache.clear();
 }
 
@@ -201,18 +217,12 @@ export async function scoreAll(s: Session, model: Model, onRows: (done: number) 
   s.probabilities.set(probs);
   s.predicted = true;
   s.orderCache.clear();
+  s.scoreIndex = null;
 }
 
 /** Counts and metrics at a threshold; null while nothing is scored. */
 export function resultsAt(s: Session, threshold: number): ResultsSummary | null {
   if (!s.predicted) return null;
-  const { scored, flagged } = countFlagged(s.probabilities, threshold);
-  return {
-    rows: s.rows,
-    scored,
-    threshold,
-    flagged,
-    histogram: histogram(s.probabilities),
-    evaluation: s.map.labelColumn !== null && scored > 0 ? evaluate(s.probabilities, s.labels, threshold) : null,
-  };
+  s.scoreIndex ??= ScoreIndex.build(s.probabilities, s.labels);
+  return s.scoreIndex.resultsAt(s.probabilities, threshold, s.map.labelColumn !== null);
 }

@@ -1,0 +1,127 @@
+/**
+ * The labelled scores of a session kept sorted by class, with their threshold-free areas (ROC-AUC, PR-AUC), so
+ * that the results at any threshold need no sort and a re-scored or relabelled wafer shifts one value instead of
+ * sorting again. The results follow every edit and every threshold move, over up to millions of rows; the
+ * counts that need no order (scored, flagged, the histogram) are plain passes over the probabilities.
+ */
+import type { Evaluation, ResultsSummary } from '../api';
+import { averagePrecisionOf, countFlagged, evaluationAt, histogram, rocAucOf, type ClassScores } from './metrics';
+
+/** Index of the first value ≥ x in an ascending array (its length when none): the count of values below x. */
+function countBelow(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function withValue(sorted: Float64Array, x: number): Float64Array {
+  const at = countBelow(sorted, x);
+  const out = new Float64Array(sorted.length + 1);
+  out.set(sorted.subarray(0, at));
+  out[at] = x;
+  out.set(sorted.subarray(at), at + 1);
+  return out;
+}
+
+function withoutValue(sorted: Float64Array, x: number): Float64Array {
+  const at = countBelow(sorted, x);
+  if (sorted[at] !== x) throw new Error(`score index: ${x} is not indexed`);
+  const out = new Float64Array(sorted.length - 1);
+  out.set(sorted.subarray(0, at));
+  out.set(sorted.subarray(at + 1), at);
+  return out;
+}
+
+/** A row counts in the evaluation when it is scored and its label is known. */
+const isEvaluated = (p: number, y: number) => !Number.isNaN(p) && (y === 0 || y === 1);
+
+export class ScoreIndex {
+  private areas: Pick<Evaluation, 'rocAuc' | 'prAuc'> | null = null;
+
+  private constructor(private byClass: ClassScores) {}
+
+  static build(probs: Float32Array, labels: Int8Array): ScoreIndex {
+    let nPos = 0;
+    let nNeg = 0;
+    for (let i = 0; i < probs.length; i++) {
+      if (!isEvaluated(probs[i] as number, labels[i] as number)) continue;
+      if (labels[i] === 1) nPos++;
+      else nNeg++;
+    }
+    const pos = new Float64Array(nPos);
+    const neg = new Float64Array(nNeg);
+    let kp = 0;
+    let kn = 0;
+    for (let i = 0; i < probs.length; i++) {
+      const p = probs[i] as number;
+      if (!isEvaluated(p, labels[i] as number)) continue;
+      if (labels[i] === 1) pos[kp++] = p;
+      else neg[kn++] = p;
+    }
+    return new ScoreIndex({ pos: pos.sort(), neg: neg.sort() });
+  }
+
+  /** One row's (probability, label) changed from `before` to `after` (NaN = unscored, -1 = unknown). */
+  change(before: { p: number; y: number }, after: { p: number; y: number }): void {
+    if (isEvaluated(before.p, before.y)) this.setClass(before.y, withoutValue(this.classOf(before.y), before.p));
+    if (isEvaluated(after.p, after.y)) this.setClass(after.y, withValue(this.classOf(after.y), after.p));
+  }
+
+  private classOf(y: number): Float64Array {
+    return y === 1 ? this.byClass.pos : this.byClass.neg;
+  }
+
+  private setClass(y: number, scores: Float64Array): void {
+    this.byClass = y === 1 ? { pos: scores, neg: this.byClass.neg } : { pos: this.byClass.pos, neg: scores };
+    this.areas = null;
+  }
+
+  /** Counts and metrics at `threshold` over `probs` (the rows this index was built from and kept up with). */
+  resultsAt(probs: Float32Array, threshold: number, withEvaluation: boolean): ResultsSummary {
+    const { scored, flagged } = countFlagged(probs, threshold);
+    return {
+      rows: probs.length,
+      scored,
+      threshold,
+      flagged,
+      histogram: histogram(probs),
+      evaluation: withEvaluation && scored > 0 ? this.evaluation(threshold) : null,
+    };
+  }
+
+  private evaluation(threshold: number): Evaluation | null {
+    const { pos, neg } = this.byClass;
+    if (pos.length + neg.length === 0) return null;
+    const fn = countBelow(pos, threshold);
+    const tn = countBelow(neg, threshold);
+    this.areas ??= { rocAuc: rocAucOf(this.byClass), prAuc: averagePrecisionOf(this.byClass) };
+    return evaluationAt(threshold, { tp: pos.length - fn, fp: neg.length - tn, tn, fn }, this.areas);
+  }
+}
+
+/**
+ * Run the results code on synthetic scores while the model loads, so the JIT has compiled it before the first
+ * file (the first results come right after the load). Returns the results so the work is not optimized away.
+ */
+export function warmUpResults(n = 4096): ResultsSummary {
+  const probs = new Float32Array(n);
+  const labels = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    probs[i] = ((i * 7919) % n) / n;
+    labels[i] = i % 13 === 0 ? 1 : 0;
+  }
+  let last = ScoreIndex.build(probs, labels).resultsAt(probs, 0.3, true);
+  for (let k = 0; k < 3; k++) {
+    const index = ScoreIndex.build(probs, labels);
+    index.change({ p: probs[k] as number, y: labels[k] as number }, { p: 0.5, y: 1 });
+    probs[k] = 0.5;
+    labels[k] = 1;
+    last = index.resultsAt(probs, 0.3, true);
+  }
+  return last;
+}
