@@ -8,17 +8,14 @@
  */
 import Papa from 'papaparse';
 import { fail } from './errors';
+import { CR, FIELD_START, isLineBreak, lineBreakEndsRecord, LF, QUOTE, SPACE, stepQuoteState, TAB, UNQUOTED, type QuoteState } from './quote-scan';
+
+export { QUOTE };
 
 export type Delimiter = ',' | ';' | '\t';
 export type LineEnding = '\n' | '\r\n' | '\r';
 
 export const DEFAULT_SLICE_SIZE = 1 << 20;
-
-export const QUOTE = 0x22;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
 
 export interface Sniffed {
   delimiter: Delimiter;
@@ -165,12 +162,6 @@ export interface SplitOptions {
   ownBuffers?: boolean;
 }
 
-const S_FIELD_START = 0;
-const S_UNQUOTED = 1;
-const S_IN_QUOTED = 2;
-const S_QUOTE_IN_QUOTED = 3;
-const S_QUOTE_WS = 4;
-
 export async function readBytes(blob: Blob, start: number, end: number): Promise<Uint8Array> {
   return new Uint8Array(await blob.slice(start, end).arrayBuffer());
 }
@@ -188,7 +179,7 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
   let pos = opts.start;
   let carry: Uint8Array = new Uint8Array(0);
   let carryOffset = pos;
-  let state = S_FIELD_START;
+  let state: QuoteState = FIELD_START;
   let line = opts.firstLine ?? 1;
   let recLine = line;
   // Index (in the next buffer) where scanning resumes; state applies to bytes before it.
@@ -244,7 +235,7 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
     // Fast path for the common case: outside a quoted field, and no quote or CR from here to the end of the
     // buffer. Then every LF ends a record, so records are found with the native indexOf instead of the byte
     // loop below; the loop then scans only the incomplete tail record.
-    if ((state === S_FIELD_START || state === S_UNQUOTED) && buf.indexOf(QUOTE, i) === -1 && buf.indexOf(CR, i) === -1) {
+    if ((state === FIELD_START || state === UNQUOTED) && buf.indexOf(QUOTE, i) === -1 && buf.indexOf(CR, i) === -1) {
       let j = buf.indexOf(LF, i);
       if (j !== -1) {
         if (expected !== '\n') mixed = true;
@@ -259,73 +250,45 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
           recStart = i;
           j = buf.indexOf(LF, i);
         } while (j !== -1);
-        state = S_FIELD_START;
+        state = FIELD_START;
       }
     }
     while (i < n) {
       const c = buf[i] as number;
-      if (state === S_IN_QUOTED) {
-        if (c === QUOTE) state = S_QUOTE_IN_QUOTED;
-        else if (c === LF) line++;
-        else if (c === CR && buf[i + 1] !== LF) {
-          if (i + 1 >= n && !eof) {
-            stoppedEarly = true;
-            break;
-          }
-          line++;
-        }
+      if (!isLineBreak(c)) {
+        state = stepQuoteState(state, c, delim);
         i++;
         continue;
       }
-      if (c === LF || c === CR) {
-        if (state === S_IN_QUOTED) {
-          i++;
-          continue;
+      let termLen = 1;
+      let term: LineEnding = '\n';
+      if (c === CR) {
+        // Whether the CR is one of a CR LF pair depends on the next byte, which the next slice holds.
+        if (i + 1 >= n && !eof) {
+          stoppedEarly = true;
+          break;
         }
-        let termLen = 1;
-        let term: LineEnding = '\n';
-        if (c === CR) {
-          if (i + 1 >= n && !eof) {
-            stoppedEarly = true;
-            break;
-          }
-          if (buf[i + 1] === LF) {
-            termLen = 2;
-            term = '\r\n';
-          } else term = '\r';
-        }
-        if (term !== expected) mixed = true;
-        starts.push(recStart);
-        contentEnds.push(i);
-        ends.push(i + termLen);
-        lines.push(recLine);
-        line++;
-        recLine = line;
-        i += termLen;
-        recStart = i;
-        state = S_FIELD_START;
+        if (buf[i + 1] === LF) {
+          termLen = 2;
+          term = '\r\n';
+        } else term = '\r';
+      }
+      if (!lineBreakEndsRecord(state)) {
+        // Inside a quoted field: part of the field. It still counts as a line; a CR LF pair counts at its LF.
+        if (termLen === 1) line++;
+        i++;
         continue;
       }
-      switch (state) {
-        case S_FIELD_START:
-          if (c === QUOTE) state = S_IN_QUOTED;
-          else if (c !== delim) state = S_UNQUOTED;
-          break;
-        case S_UNQUOTED:
-          if (c === delim) state = S_FIELD_START;
-          break;
-        case S_QUOTE_IN_QUOTED:
-          if (c === QUOTE) state = S_IN_QUOTED;
-          else if (c === delim) state = S_FIELD_START;
-          else if (c === SPACE || c === TAB) state = S_QUOTE_WS;
-          else state = S_IN_QUOTED;
-          break;
-        case S_QUOTE_WS:
-          if (c === delim) state = S_FIELD_START;
-          else if (c !== SPACE && c !== TAB) state = S_IN_QUOTED;
-          break;
-      }
-      i++;
+      if (term !== expected) mixed = true;
+      starts.push(recStart);
+      contentEnds.push(i);
+      ends.push(i + termLen);
+      lines.push(recLine);
+      line++;
+      recLine = line;
+      i += termLen;
+      recStart = i;
+      state = FIELD_START;
     }
     if (eof && !stoppedEarly && recStart < n) {
       starts.push(recStart);

@@ -6,6 +6,7 @@ import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
 import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
 import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_SHORT, type Session } from './session';
+import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
 import { isFormulaLike, neutralize } from './validate';
 
 /** Shortest decimal that reads back as the same float32 (probabilities are float32). Empty for NaN. */
@@ -89,30 +90,20 @@ class ByteSink {
 }
 
 /**
- * Raw text spans [start, end) of the fields of one record (content without its line ending), by the splitter's
- * quote rules: a quote opens a quoted field only at its start; inside, "" is a quote; a closing quote may be
- * followed by spaces before the delimiter.
+ * Raw text spans [start, end) of the fields of one record (its content, without the line ending), by the
+ * splitter's quote rules (quote-scan.ts).
  */
 export function rawFieldSpans(text: string, delimiter: Delimiter): number[] {
-  const d = delimiter.charCodeAt(0);
+  const delim = delimiter.charCodeAt(0);
   const spans: number[] = [];
   let start = 0;
-  let state = 0; // 0 field start, 1 unquoted, 2 in quotes, 3 quote in quotes, 4 spaces after closing quote
+  let state: QuoteState = FIELD_START;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (state === 2) {
-      if (c === 34) state = 3;
-      continue;
-    }
-    if (c === d && state !== 2) {
+    state = stepQuoteState(state, text.charCodeAt(i), delim);
+    if (state === FIELD_START) {
       spans.push(start, i);
       start = i + 1;
-      state = 0;
-      continue;
     }
-    if (state === 0) state = c === 34 ? 2 : 1;
-    else if (state === 3) state = c === 34 ? 2 : c === 32 || c === 9 ? 4 : 2;
-    else if (state === 4 && c !== 32 && c !== 9) state = 2;
   }
   spans.push(start, text.length);
   return spans;
@@ -163,7 +154,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       if (isFormulaLike(fields[c] as string, s.decimalComma)) {
         neutralizedCells++;
         // Insert ' before the value, inside the quotes when the field is quoted.
-        parts.push(text.charCodeAt(0) === 34 ? `"${neutralize(text.slice(1))}` : neutralize(text));
+        parts.push(text.charCodeAt(0) === QUOTE ? `"${neutralize(text.slice(1))}` : neutralize(text));
       } else parts.push(text);
     }
     return parts.join(d);
