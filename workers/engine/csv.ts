@@ -99,32 +99,42 @@ export function sniff(head: Uint8Array, fileSize: number): Sniffed {
   }
   if (allBlank && whole) fail('empty-file', 'The file is empty (it contains only blank lines).');
 
-  // Header line = first non-blank line; count delimiters outside quotes.
+  // Header line = first non-blank line.
   let i = dataStart;
   while (i < head.length && (head[i] === LF || head[i] === CR)) i++;
-  const counts = { ',': 0, ';': 0, '\t': 0 };
-  let inQ = false;
-  let lineEnding: LineEnding | null = null;
-  for (; i < head.length; i++) {
-    const c = head[i];
-    if (c === QUOTE) inQ = !inQ;
-    else if (inQ) continue;
-    else if (c === 0x2c) counts[',']++;
-    else if (c === 0x3b) counts[';']++;
-    else if (c === TAB) counts['\t']++;
-    else if (c === LF) {
-      lineEnding = '\n';
-      break;
-    } else if (c === CR) {
-      lineEnding = head[i + 1] === LF ? '\r\n' : '\r';
-      if (i + 1 >= head.length && !whole) lineEnding = '\r\n';
-      break;
-    }
-  }
+  const { counts, lineEnding } = scanHeaderLine(head, i, whole);
   let delimiter: Delimiter = ',';
   if (counts[';'] > counts[delimiter]) delimiter = ';';
   if (counts['\t'] > counts[delimiter]) delimiter = '\t';
   return { delimiter, lineEnding: lineEnding ?? '\n', hasBom, dataStart };
+}
+
+const COMMA = 0x2c;
+const SEMICOLON = 0x3b;
+/** A code no byte has: stepQuoteState's delimiter for a byte that is not one. */
+const NOT_A_DELIMITER = -1;
+
+/**
+ * Count each candidate delimiter outside quoted fields on the header line that starts at `from`, and find the
+ * line's ending (null when it does not end within `head`). The delimiter is not known yet, so each candidate
+ * separates fields: a quote opens a quoted field after any of them.
+ */
+function scanHeaderLine(head: Uint8Array, from: number, whole: boolean): { counts: Record<Delimiter, number>; lineEnding: LineEnding | null } {
+  const counts = { ',': 0, ';': 0, '\t': 0 };
+  let state: QuoteState = FIELD_START;
+  for (let i = from; i < head.length; i++) {
+    const c = head[i] as number;
+    if (isLineBreak(c) && lineBreakEndsRecord(state)) {
+      if (c === LF) return { counts, lineEnding: '\n' };
+      // A CR as the last byte of a head that is not the whole file may be the first of a CR LF pair.
+      const crLf = head[i + 1] === LF || (i + 1 >= head.length && !whole);
+      return { counts, lineEnding: crLf ? '\r\n' : '\r' };
+    }
+    const candidate = c === COMMA || c === SEMICOLON || c === TAB;
+    state = stepQuoteState(state, c, candidate ? c : NOT_A_DELIMITER);
+    if (state === FIELD_START) counts[c === COMMA ? ',' : c === SEMICOLON ? ';' : '\t']++;
+  }
+  return { counts, lineEnding: null };
 }
 
 /** Records completed within one slice. Offsets are relative to `bytes`; `offset` is the file offset of bytes[0]. */
