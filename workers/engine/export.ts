@@ -9,8 +9,11 @@ import { FLAG_FORMULA, FLAG_SHORT, type Session } from './session';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
 import { isFormulaLike, neutralize } from './validate';
 
-/** Shortest decimal that reads back as the same float32 (probabilities are float32). Empty for NaN. */
-export function formatProbability(p: number): string {
+/**
+ * Shortest decimal that reads back as the same float32 (probabilities are float32), for the download, which must
+ * not lose precision; the UI rounds to 3 decimals instead (src/lib/format.ts). Empty for NaN.
+ */
+export function shortestFloat32Text(p: number): string {
   if (Number.isNaN(p)) return '';
   const f = Math.fround(p);
   for (let d = 1; d <= 9; d++) {
@@ -180,6 +183,9 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
     return outFields.map((f) => quoteField(f, d)).join(d);
   };
 
+  /** The fields of one record's text (its content without the line ending). */
+  const parseRecordFields = (text: string): string[] => parseText(text, 1, d, '\n')[0] ?? [''];
+
   for await (const batch of splitRecords(s.file, { delimiter: d, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: run.sliceSize ?? DEFAULT_SLICE_SIZE })) {
     run.token.throwIfCancelled();
     const bytes = batch.bytes;
@@ -192,7 +198,6 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
         continue;
       }
       const recordText = (): string => decodeUtf8(bytes.subarray(st, ce));
-      const needsParse = (): string[] => parseText(recordText(), 1, d, '\n')[0] ?? [''];
       if (!headerDone) {
         headerDone = true;
         const hasFormula = s.header.some((h) => isFormulaLike(h, s.decimalComma));
@@ -210,16 +215,16 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       const flagged = !Number.isNaN(p) && p >= options.threshold;
       if (!options.onlyFlagged || flagged) {
         const edits = s.edits.get(row);
-        const fieldsCount = ((s.rowFlags[row] as number) & FLAG_SHORT) !== 0 ? needsParse().length : ncol;
+        const fieldsCount = ((s.rowFlags[row] as number) & FLAG_SHORT) !== 0 ? parseRecordFields(recordText()).length : ncol;
         if (edits || ((s.rowFlags[row] as number) & FLAG_FORMULA) !== 0) {
           const text = recordText();
-          sink.text(splice(text, parseText(text, 1, d, '\n')[0] ?? [''], edits));
+          sink.text(splice(text, parseRecordFields(text), edits));
         } else {
           sink.push(bytes.subarray(st, ce));
           // Pad a short row so the appended fields land under their headers.
           if (fieldsCount < ncol) sink.text(d.repeat(ncol - fieldsCount));
         }
-        sink.text(`${d}${formatProbability(p)}${d}${Number.isNaN(p) ? '' : flagged ? 'Fault' : 'OK'}`);
+        sink.text(`${d}${shortestFloat32Text(p)}${d}${Number.isNaN(p) ? '' : flagged ? 'Fault' : 'OK'}`);
         sink.push(bytes.subarray(ce, en));
         written++;
       }
