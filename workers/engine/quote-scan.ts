@@ -12,8 +12,7 @@
  *   part of the field.
  *
  * {@link stepQuoteState} treats line breaks as ordinary characters; callers test {@link isLineBreak} first,
- * because what happens at a record's end (CR LF pairing, line counting, buffer ends) differs between them. The
- * splitter's byte loop reads the same machine from a lookup table ({@link byteTransitions}) built from it.
+ * because what happens at a record's end (CR LF pairing, line counting, buffer ends) differs between them.
  */
 
 /** At the start of a field: after a delimiter, or at the start of a record. */
@@ -64,35 +63,4 @@ export function isLineBreak(c: number): boolean {
 /** Whether a line break met in `state` ends the record (after it, the state is FIELD_START). */
 export function lineBreakEndsRecord(state: QuoteState): boolean {
   return state !== QUOTED;
-}
-
-/** Table entries for a line break: one that ends the record, and one inside a quoted field (state stays QUOTED). */
-export const RECORD_BREAK = 5;
-export const LINE_BREAK_IN_QUOTES = 6;
-
-/** Table entries: a state, or one of the two line-break markers. */
-export type ByteTransition = QuoteState | typeof RECORD_BREAK | typeof LINE_BREAK_IN_QUOTES;
-
-const tables = new Map<number, Uint8Array>();
-
-/**
- * The machine for one delimiter as a table over bytes: `table[(state << 8) | byte]` is the state after the byte,
- * or RECORD_BREAK / LINE_BREAK_IN_QUOTES at a line break (the caller pairs CR LF and sets the state). The
- * splitter's loop runs once per byte of the file, and one table load there is cheaper than a call and a switch;
- * the table is computed from stepQuoteState and lineBreakEndsRecord, so the rules stay written once.
- */
-export function byteTransitions(delim: number): Uint8Array {
-  let table = tables.get(delim);
-  if (table) return table;
-  table = new Uint8Array(5 << 8);
-  for (const state of [FIELD_START, UNQUOTED, QUOTED, QUOTE_IN_QUOTED, SPACE_AFTER_QUOTE] as const) {
-    for (let byte = 0; byte < 256; byte++) {
-      let next: ByteTransition;
-      if (!isLineBreak(byte)) next = stepQuoteState(state, byte, delim);
-      else next = lineBreakEndsRecord(state) ? RECORD_BREAK : LINE_BREAK_IN_QUOTES;
-      table[(state << 8) | byte] = next;
-    }
-  }
-  tables.set(delim, table);
-  return table;
 }
