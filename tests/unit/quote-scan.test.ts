@@ -7,7 +7,17 @@ import Papa from 'papaparse';
 import { describe, expect, test } from 'vitest';
 import { splitRecords, type Delimiter, type LineEnding } from '../../workers/engine/csv';
 import { rawFieldSpans } from '../../workers/engine/export';
-import { FIELD_START, QUOTE_IN_QUOTED, QUOTED, SPACE_AFTER_QUOTE, stepQuoteState, UNQUOTED, type QuoteState } from '../../workers/engine/quote-scan';
+import {
+  FIELD_START,
+  nextDelimiterOrLineBreak,
+  nextQuoteOrLineBreak,
+  QUOTE_IN_QUOTED,
+  QUOTED,
+  SPACE_AFTER_QUOTE,
+  stepQuoteState,
+  UNQUOTED,
+  type QuoteState,
+} from '../../workers/engine/quote-scan';
 
 /** The state after each character of `text`. */
 function states(text: string, delimiter: Delimiter): QuoteState[] {
@@ -48,6 +58,23 @@ describe('stepQuoteState', () => {
   });
 });
 
+describe('skipping the bytes that cannot change the state', () => {
+  const bytes = new TextEncoder().encode('ab,c"d\re\nf');
+  test('inside a quoted field, to the next quote or line break', () => {
+    expect(nextQuoteOrLineBreak(bytes, 0, bytes.length)).toBe(4);
+    expect(nextQuoteOrLineBreak(bytes, 5, bytes.length)).toBe(6);
+    expect(nextQuoteOrLineBreak(bytes, 7, bytes.length)).toBe(8);
+    expect(nextQuoteOrLineBreak(bytes, 9, bytes.length)).toBe(bytes.length);
+    expect(nextQuoteOrLineBreak(bytes, 0, 3)).toBe(3);
+  });
+  test('inside an unquoted field, to the next delimiter or line break', () => {
+    expect(nextDelimiterOrLineBreak(bytes, 0, bytes.length, 0x2c)).toBe(2);
+    expect(nextDelimiterOrLineBreak(bytes, 3, bytes.length, 0x2c)).toBe(6);
+    expect(nextDelimiterOrLineBreak(bytes, 0, bytes.length, 0x3b)).toBe(6);
+    expect(nextDelimiterOrLineBreak(bytes, 9, bytes.length, 0x2c)).toBe(bytes.length);
+  });
+});
+
 describe('the splitter and rawFieldSpans agree with PapaParse', () => {
   const value = fc.string({ unit: fc.constantFrom('a', '7', ' ', '"', ',', ';', '\t', '\n', '\r', 'é'), maxLength: 6 });
   const field = fc.record({ value, quoteAnyway: fc.boolean(), pad: fc.constantFrom('', '', ' ', '  ', ' \t', '\t') });
@@ -62,14 +89,18 @@ describe('the splitter and rawFieldSpans agree with PapaParse', () => {
     return `"${v.replaceAll('"', '""')}"${pad}`;
   }
 
-  async function splitContents(text: string, delimiter: Delimiter, lineEnding: LineEnding, sliceSize: number): Promise<string[]> {
+  /** Each record's content and the physical line it starts on, from the real splitter. */
+  async function split(text: string, delimiter: Delimiter, lineEnding: LineEnding, sliceSize: number) {
     const bytes = new TextEncoder().encode(text);
-    const contents: string[] = [];
+    const out: { content: string; line: number }[] = [];
     for await (const b of splitRecords(new Blob([bytes]), { delimiter, lineEnding, start: 0, sliceSize })) {
-      b.starts.forEach((s, r) => contents.push(new TextDecoder().decode(b.bytes.subarray(s, b.contentEnds[r]))));
+      b.starts.forEach((s, r) => out.push({ content: new TextDecoder().decode(b.bytes.subarray(s, b.contentEnds[r])), line: b.lines[r] as number }));
     }
-    return contents;
+    return out;
   }
+
+  /** Line breaks in a text: CR LF, LF and lone CR count one each. */
+  const lineBreaks = (text: string) => text.match(/\r\n|\r|\n/g)?.length ?? 0;
 
   test('on generated records (every field kind, quote placement and line ending)', async () => {
     await fc.assert(
@@ -81,7 +112,13 @@ describe('the splitter and rawFieldSpans agree with PapaParse', () => {
         const papa = Papa.parse<string[]>(text, { delimiter, newline: eol, quoteChar: '"', escapeChar: '"', header: false, skipEmptyLines: false });
         expect(papa.errors).toEqual([]);
         expect(papa.data.slice(0, -1)).toEqual(recs.map((fields) => fields.map((f) => f.value)));
-        for (const sliceSize of [1, 3, 64, 1 << 20]) expect(await splitContents(text, delimiter, eol, sliceSize)).toEqual(lines);
+        let line = 1;
+        const expected = lines.map((content) => {
+          const rec = { content, line };
+          line += lineBreaks(content + eol);
+          return rec;
+        });
+        for (const sliceSize of [1, 3, 64, 1 << 20]) expect(await split(text, delimiter, eol, sliceSize)).toEqual(expected);
         lines.forEach((line, r) => {
           const spans = rawFieldSpans(line, delimiter);
           const fieldTexts = Array.from({ length: spans.length / 2 }, (_, k) => line.slice(spans[2 * k], spans[2 * k + 1]));

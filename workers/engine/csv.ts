@@ -8,7 +8,7 @@
  */
 import Papa from 'papaparse';
 import { fail } from './errors';
-import { CR, FIELD_START, isLineBreak, lineBreakEndsRecord, LF, QUOTE, SPACE, stepQuoteState, TAB, UNQUOTED, type QuoteState } from './quote-scan';
+import { CR, FIELD_START, isLineBreak, lineBreakEndsRecord, LF, nextDelimiterOrLineBreak, nextQuoteOrLineBreak, QUOTE, QUOTED, SPACE, stepQuoteState, TAB, UNQUOTED, type QuoteState } from './quote-scan';
 
 export { QUOTE };
 
@@ -264,6 +264,10 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
       }
     }
     while (i < n) {
+      // Jump over the bytes that cannot change the state (most of them).
+      if (state === QUOTED) i = nextQuoteOrLineBreak(buf, i, n);
+      else if (state === UNQUOTED) i = nextDelimiterOrLineBreak(buf, i, n, delim);
+      if (i === n) break;
       const c = buf[i] as number;
       if (!isLineBreak(c)) {
         state = stepQuoteState(state, c, delim);

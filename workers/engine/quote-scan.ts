@@ -13,6 +13,8 @@
  *
  * {@link stepQuoteState} treats line breaks as ordinary characters; callers test {@link isLineBreak} first,
  * because what happens at a record's end (CR LF pairing, line counting, buffer ends) differs between them.
+ * Inside a field the splitter jumps to the next byte that matters with {@link nextQuoteOrLineBreak} and
+ * {@link nextDelimiterOrLineBreak}.
  */
 
 /** At the start of a field: after a delimiter, or at the start of a record. */
@@ -63,4 +65,25 @@ export function isLineBreak(c: number): boolean {
 /** Whether a line break met in `state` ends the record (after it, the state is FIELD_START). */
 export function lineBreakEndsRecord(state: QuoteState): boolean {
   return state !== QUOTED;
+}
+
+/**
+ * The index of the first quote or line break in bytes[from, to), or `to`. In a quoted field no other byte changes
+ * the state, so the splitter skips them with this loop, which does less per byte than stepping.
+ */
+export function nextQuoteOrLineBreak(bytes: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    const c = bytes[i] as number;
+    if (c === QUOTE || c === LF || c === CR) return i;
+  }
+  return to;
+}
+
+/** The index of the first delimiter or line break in bytes[from, to), or `to`: the same for an unquoted field. */
+export function nextDelimiterOrLineBreak(bytes: Uint8Array, from: number, to: number, delim: number): number {
+  for (let i = from; i < to; i++) {
+    const c = bytes[i] as number;
+    if (c === delim || c === LF || c === CR) return i;
+  }
+  return to;
 }
