@@ -177,9 +177,8 @@ export async function readBytes(blob: Blob, start: number, end: number): Promise
 }
 
 /**
- * Stream the blob in slices and yield the complete records of each slice. Mirrors PapaParse's quote rules: a
- * quote opens a quoted field only at the start of a field; inside, `""` is a literal quote and a quote followed by
- * a delimiter / line break (optionally after spaces) closes it. CR LF, LF and lone CR all end a record.
+ * Stream the blob in slices and yield the complete records of each slice. Records end at the line breaks
+ * outside quoted fields, by PapaParse's quote rules as quote-scan.ts implements them.
  */
 export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenerator<SplitBatch> {
   const sliceSize = Math.max(1, opts.sliceSize ?? DEFAULT_SLICE_SIZE);
