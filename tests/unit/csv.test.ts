@@ -48,6 +48,11 @@ describe('sniff', () => {
     ['a;b;c\n1,5;2,5;3\n', ';'],
     ['a\tb\tc\n1\t2\t3\n', '\t'],
     ['"x;y;z",b,c\n', ','], // delimiters inside quotes do not count
+    ['id,"a;b;c ""x""",v\n1,2,3\n', ','], // nor inside a quoted field with "" in it
+    ['x;"p,q,r ""s"" t";y\n1;2;3\n', ';'],
+    ['x,"a;b;c;d"\n1,2\n', ','], // a quote opens a field after any candidate delimiter
+    ['"a" ;b;c\n1;2;3\n', ';'], // spaces between a closing quote and the delimiter
+    ['pipe 5";b;c\n1;2;3\n', ';'], // a quote inside a field is literal (as the splitter reads it)
     ['single\n1\n', ','],
   ])('delimiter of %j is %j', (text, delim) => {
     expect(sniffText(text).delimiter).toBe(delim);
@@ -59,6 +64,7 @@ describe('sniff', () => {
     ['a,b\r1,2\r', '\r'],
     ['a,b', '\n'],
     ['"h\r\nx",b\n1,2\n', '\n'], // a line break inside a quoted header field is not the line ending
+    ['in 5",b\r\n1,2\r\n', '\r\n'], // a quote inside a field is literal and opens nothing
   ])('line ending of %j', (text, le) => {
     expect(sniffText(text).lineEnding).toBe(le);
   });

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { describe, expect, test } from 'vitest';
-import { appendedNames, exportFileName, formatProbability } from '../../workers/engine/export';
-import { fileFromDisk, fileFromText, loadOk, modelJson, path, readyEngine, SAMPLE, SAMPLE_NO_LABEL, unwrap, results, setCell } from './helpers';
+import { appendedNames, exportFileName, shortestFloat32Text } from '../../workers/engine/export';
+import { fileFromDisk, fileFromText, loadOk, modelJson, path, readyEngine, results, SAMPLE, SAMPLE_NO_LABEL, setCell, unwrap } from './helpers';
 
 const T = modelJson.threshold.value;
 
@@ -143,15 +143,15 @@ describe('export', () => {
     expect(new TextDecoder().decode(await bytesOf(r.blob)).split('\n')[3]!.startsWith(input[3]!)).toBe(true);
   });
 
-  test('formatProbability: shortest float32 round trip', () => {
+  test('shortestFloat32Text: shortest float32 round trip', () => {
     for (const v of [0, 1, 0.5, 0.1, 0.07408551, 1e-7, 0.9668917655944824, 0.123456789]) {
       const f = Math.fround(v);
-      const s = formatProbability(f);
+      const s = shortestFloat32Text(f);
       expect(Math.fround(Number(s))).toBe(f);
       expect(s.length).toBeLessThanOrEqual(12);
     }
-    expect(formatProbability(Number.NaN)).toBe('');
-    expect(formatProbability(Math.fround(0.1))).toBe('0.1');
+    expect(shortestFloat32Text(Number.NaN)).toBe('');
+    expect(shortestFloat32Text(Math.fround(0.1))).toBe('0.1');
     expect(exportFileName('data.v2.csv', false)).toBe('data.v2_predictions.csv');
     expect(exportFileName('wafers', true)).toBe('wafers_flagged.csv');
   });

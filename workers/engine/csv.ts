@@ -8,17 +8,14 @@
  */
 import Papa from 'papaparse';
 import { fail } from './errors';
+import { CR, FIELD_START, isLineBreak, lineBreakEndsRecord, LF, nextDelimiterOrLineBreak, nextQuoteOrLineBreak, QUOTE, QUOTED, SPACE, stepQuoteState, TAB, UNQUOTED, type QuoteState } from './quote-scan';
+
+export { QUOTE };
 
 export type Delimiter = ',' | ';' | '\t';
 export type LineEnding = '\n' | '\r\n' | '\r';
 
 export const DEFAULT_SLICE_SIZE = 1 << 20;
-
-export const QUOTE = 0x22;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
 
 export interface Sniffed {
   delimiter: Delimiter;
@@ -102,32 +99,42 @@ export function sniff(head: Uint8Array, fileSize: number): Sniffed {
   }
   if (allBlank && whole) fail('empty-file', 'The file is empty (it contains only blank lines).');
 
-  // Header line = first non-blank line; count delimiters outside quotes.
+  // Header line = first non-blank line.
   let i = dataStart;
   while (i < head.length && (head[i] === LF || head[i] === CR)) i++;
-  const counts = { ',': 0, ';': 0, '\t': 0 };
-  let inQ = false;
-  let lineEnding: LineEnding | null = null;
-  for (; i < head.length; i++) {
-    const c = head[i];
-    if (c === QUOTE) inQ = !inQ;
-    else if (inQ) continue;
-    else if (c === 0x2c) counts[',']++;
-    else if (c === 0x3b) counts[';']++;
-    else if (c === TAB) counts['\t']++;
-    else if (c === LF) {
-      lineEnding = '\n';
-      break;
-    } else if (c === CR) {
-      lineEnding = head[i + 1] === LF ? '\r\n' : '\r';
-      if (i + 1 >= head.length && !whole) lineEnding = '\r\n';
-      break;
-    }
-  }
+  const { counts, lineEnding } = scanHeaderLine(head, i, whole);
   let delimiter: Delimiter = ',';
   if (counts[';'] > counts[delimiter]) delimiter = ';';
   if (counts['\t'] > counts[delimiter]) delimiter = '\t';
   return { delimiter, lineEnding: lineEnding ?? '\n', hasBom, dataStart };
+}
+
+const COMMA = 0x2c;
+const SEMICOLON = 0x3b;
+/** A code no byte has: stepQuoteState's delimiter for a byte that is not one. */
+const NOT_A_DELIMITER = -1;
+
+/**
+ * Count each candidate delimiter outside quoted fields on the header line that starts at `from`, and find the
+ * line's ending (null when it does not end within `head`). The delimiter is not known yet, so each candidate
+ * separates fields: a quote opens a quoted field after any of them.
+ */
+function scanHeaderLine(head: Uint8Array, from: number, whole: boolean): { counts: Record<Delimiter, number>; lineEnding: LineEnding | null } {
+  const counts = { ',': 0, ';': 0, '\t': 0 };
+  let state: QuoteState = FIELD_START;
+  for (let i = from; i < head.length; i++) {
+    const c = head[i] as number;
+    if (isLineBreak(c) && lineBreakEndsRecord(state)) {
+      if (c === LF) return { counts, lineEnding: '\n' };
+      // A CR as the last byte of a head that is not the whole file may be the first of a CR LF pair.
+      const crLf = head[i + 1] === LF || (i + 1 >= head.length && !whole);
+      return { counts, lineEnding: crLf ? '\r\n' : '\r' };
+    }
+    const candidate = c === COMMA || c === SEMICOLON || c === TAB;
+    state = stepQuoteState(state, c, candidate ? c : NOT_A_DELIMITER);
+    if (state === FIELD_START) counts[c === COMMA ? ',' : c === SEMICOLON ? ';' : '\t']++;
+  }
+  return { counts, lineEnding: null };
 }
 
 /** Records completed within one slice. Offsets are relative to `bytes`; `offset` is the file offset of bytes[0]. */
@@ -165,20 +172,13 @@ export interface SplitOptions {
   ownBuffers?: boolean;
 }
 
-const S_FIELD_START = 0;
-const S_UNQUOTED = 1;
-const S_IN_QUOTED = 2;
-const S_QUOTE_IN_QUOTED = 3;
-const S_QUOTE_WS = 4;
-
 export async function readBytes(blob: Blob, start: number, end: number): Promise<Uint8Array> {
   return new Uint8Array(await blob.slice(start, end).arrayBuffer());
 }
 
 /**
- * Stream the blob in slices and yield the complete records of each slice. Mirrors PapaParse's quote rules: a
- * quote opens a quoted field only at the start of a field; inside, `""` is a literal quote and a quote followed by
- * a delimiter / line break (optionally after spaces) closes it. CR LF, LF and lone CR all end a record.
+ * Stream the blob in slices and yield the complete records of each slice. Records end at the line breaks
+ * outside quoted fields, by PapaParse's quote rules as quote-scan.ts implements them.
  */
 export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenerator<SplitBatch> {
   const sliceSize = Math.max(1, opts.sliceSize ?? DEFAULT_SLICE_SIZE);
@@ -188,7 +188,7 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
   let pos = opts.start;
   let carry: Uint8Array = new Uint8Array(0);
   let carryOffset = pos;
-  let state = S_FIELD_START;
+  let state: QuoteState = FIELD_START;
   let line = opts.firstLine ?? 1;
   let recLine = line;
   // Index (in the next buffer) where scanning resumes; state applies to bytes before it.
@@ -244,7 +244,7 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
     // Fast path for the common case: outside a quoted field, and no quote or CR from here to the end of the
     // buffer. Then every LF ends a record, so records are found with the native indexOf instead of the byte
     // loop below; the loop then scans only the incomplete tail record.
-    if ((state === S_FIELD_START || state === S_UNQUOTED) && buf.indexOf(QUOTE, i) === -1 && buf.indexOf(CR, i) === -1) {
+    if ((state === FIELD_START || state === UNQUOTED) && buf.indexOf(QUOTE, i) === -1 && buf.indexOf(CR, i) === -1) {
       let j = buf.indexOf(LF, i);
       if (j !== -1) {
         if (expected !== '\n') mixed = true;
@@ -259,73 +259,49 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
           recStart = i;
           j = buf.indexOf(LF, i);
         } while (j !== -1);
-        state = S_FIELD_START;
+        state = FIELD_START;
       }
     }
     while (i < n) {
+      // Jump over the bytes that cannot change the state (most of them).
+      if (state === QUOTED) i = nextQuoteOrLineBreak(buf, i, n);
+      else if (state === UNQUOTED) i = nextDelimiterOrLineBreak(buf, i, n, delim);
+      if (i === n) break;
       const c = buf[i] as number;
-      if (state === S_IN_QUOTED) {
-        if (c === QUOTE) state = S_QUOTE_IN_QUOTED;
-        else if (c === LF) line++;
-        else if (c === CR && buf[i + 1] !== LF) {
-          if (i + 1 >= n && !eof) {
-            stoppedEarly = true;
-            break;
-          }
-          line++;
-        }
+      if (!isLineBreak(c)) {
+        state = stepQuoteState(state, c, delim);
         i++;
         continue;
       }
-      if (c === LF || c === CR) {
-        if (state === S_IN_QUOTED) {
-          i++;
-          continue;
+      let termLen = 1;
+      let term: LineEnding = '\n';
+      if (c === CR) {
+        // Whether the CR is one of a CR LF pair depends on the next byte, which the next slice holds.
+        if (i + 1 >= n && !eof) {
+          stoppedEarly = true;
+          break;
         }
-        let termLen = 1;
-        let term: LineEnding = '\n';
-        if (c === CR) {
-          if (i + 1 >= n && !eof) {
-            stoppedEarly = true;
-            break;
-          }
-          if (buf[i + 1] === LF) {
-            termLen = 2;
-            term = '\r\n';
-          } else term = '\r';
-        }
-        if (term !== expected) mixed = true;
-        starts.push(recStart);
-        contentEnds.push(i);
-        ends.push(i + termLen);
-        lines.push(recLine);
-        line++;
-        recLine = line;
-        i += termLen;
-        recStart = i;
-        state = S_FIELD_START;
+        if (buf[i + 1] === LF) {
+          termLen = 2;
+          term = '\r\n';
+        } else term = '\r';
+      }
+      if (!lineBreakEndsRecord(state)) {
+        // Inside a quoted field: part of the field. It still counts as a line; a CR LF pair counts at its LF.
+        if (termLen === 1) line++;
+        i++;
         continue;
       }
-      switch (state) {
-        case S_FIELD_START:
-          if (c === QUOTE) state = S_IN_QUOTED;
-          else if (c !== delim) state = S_UNQUOTED;
-          break;
-        case S_UNQUOTED:
-          if (c === delim) state = S_FIELD_START;
-          break;
-        case S_QUOTE_IN_QUOTED:
-          if (c === QUOTE) state = S_IN_QUOTED;
-          else if (c === delim) state = S_FIELD_START;
-          else if (c === SPACE || c === TAB) state = S_QUOTE_WS;
-          else state = S_IN_QUOTED;
-          break;
-        case S_QUOTE_WS:
-          if (c === delim) state = S_FIELD_START;
-          else if (c !== SPACE && c !== TAB) state = S_IN_QUOTED;
-          break;
-      }
-      i++;
+      if (term !== expected) mixed = true;
+      starts.push(recStart);
+      contentEnds.push(i);
+      ends.push(i + termLen);
+      lines.push(recLine);
+      line++;
+      recLine = line;
+      i += termLen;
+      recStart = i;
+      state = FIELD_START;
     }
     if (eof && !stoppedEarly && recStart < n) {
       starts.push(recStart);

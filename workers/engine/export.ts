@@ -6,10 +6,14 @@ import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
 import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
 import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_SHORT, type Session } from './session';
+import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
 import { isFormulaLike, neutralize } from './validate';
 
-/** Shortest decimal that reads back as the same float32 (probabilities are float32). Empty for NaN. */
-export function formatProbability(p: number): string {
+/**
+ * Shortest decimal that reads back as the same float32 (probabilities are float32), for the download, which must
+ * not lose precision; the UI rounds to 3 decimals instead (src/lib/format.ts). Empty for NaN.
+ */
+export function shortestFloat32Text(p: number): string {
   if (Number.isNaN(p)) return '';
   const f = Math.fround(p);
   for (let d = 1; d <= 9; d++) {
@@ -89,30 +93,20 @@ class ByteSink {
 }
 
 /**
- * Raw text spans [start, end) of the fields of one record (content without its line ending), by the splitter's
- * quote rules: a quote opens a quoted field only at its start; inside, "" is a quote; a closing quote may be
- * followed by spaces before the delimiter.
+ * Raw text spans [start, end) of the fields of one record (its content, without the line ending), by the
+ * splitter's quote rules (quote-scan.ts).
  */
 export function rawFieldSpans(text: string, delimiter: Delimiter): number[] {
-  const d = delimiter.charCodeAt(0);
+  const delim = delimiter.charCodeAt(0);
   const spans: number[] = [];
   let start = 0;
-  let state = 0; // 0 field start, 1 unquoted, 2 in quotes, 3 quote in quotes, 4 spaces after closing quote
+  let state: QuoteState = FIELD_START;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (state === 2) {
-      if (c === 34) state = 3;
-      continue;
-    }
-    if (c === d && state !== 2) {
+    state = stepQuoteState(state, text.charCodeAt(i), delim);
+    if (state === FIELD_START) {
       spans.push(start, i);
       start = i + 1;
-      state = 0;
-      continue;
     }
-    if (state === 0) state = c === 34 ? 2 : 1;
-    else if (state === 3) state = c === 34 ? 2 : c === 32 || c === 9 ? 4 : 2;
-    else if (state === 4 && c !== 32 && c !== 9) state = 2;
   }
   spans.push(start, text.length);
   return spans;
@@ -163,7 +157,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       if (isFormulaLike(fields[c] as string, s.decimalComma)) {
         neutralizedCells++;
         // Insert ' before the value, inside the quotes when the field is quoted.
-        parts.push(text.charCodeAt(0) === 34 ? `"${neutralize(text.slice(1))}` : neutralize(text));
+        parts.push(text.charCodeAt(0) === QUOTE ? `"${neutralize(text.slice(1))}` : neutralize(text));
       } else parts.push(text);
     }
     return parts.join(d);
@@ -189,6 +183,9 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
     return outFields.map((f) => quoteField(f, d)).join(d);
   };
 
+  /** The fields of one record's text (its content without the line ending). */
+  const parseRecordFields = (text: string): string[] => parseText(text, 1, d, '\n')[0] ?? [''];
+
   for await (const batch of splitRecords(s.file, { delimiter: d, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: run.sliceSize ?? DEFAULT_SLICE_SIZE })) {
     run.token.throwIfCancelled();
     const bytes = batch.bytes;
@@ -201,7 +198,6 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
         continue;
       }
       const recordText = (): string => decodeUtf8(bytes.subarray(st, ce));
-      const needsParse = (): string[] => parseText(recordText(), 1, d, '\n')[0] ?? [''];
       if (!headerDone) {
         headerDone = true;
         const hasFormula = s.header.some((h) => isFormulaLike(h, s.decimalComma));
@@ -219,16 +215,16 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       const flagged = !Number.isNaN(p) && p >= options.threshold;
       if (!options.onlyFlagged || flagged) {
         const edits = s.edits.get(row);
-        const fieldsCount = ((s.rowFlags[row] as number) & FLAG_SHORT) !== 0 ? needsParse().length : ncol;
+        const fieldsCount = ((s.rowFlags[row] as number) & FLAG_SHORT) !== 0 ? parseRecordFields(recordText()).length : ncol;
         if (edits || ((s.rowFlags[row] as number) & FLAG_FORMULA) !== 0) {
           const text = recordText();
-          sink.text(splice(text, parseText(text, 1, d, '\n')[0] ?? [''], edits));
+          sink.text(splice(text, parseRecordFields(text), edits));
         } else {
           sink.push(bytes.subarray(st, ce));
           // Pad a short row so the appended fields land under their headers.
           if (fieldsCount < ncol) sink.text(d.repeat(ncol - fieldsCount));
         }
-        sink.text(`${d}${formatProbability(p)}${d}${Number.isNaN(p) ? '' : flagged ? 'Fault' : 'OK'}`);
+        sink.text(`${d}${shortestFloat32Text(p)}${d}${Number.isNaN(p) ? '' : flagged ? 'Fault' : 'OK'}`);
         sink.push(bytes.subarray(ce, en));
         written++;
       }

@@ -64,16 +64,16 @@ function warmUpCell(c: number): string {
 }
 
 /**
- * Rows the warm-up converts. Measured on a 10k-wafer file (medians of 6, busy 2-core machine), for 256 / 512 /
- * 1024 rows: the load took 638 / 580 / 571 ms and the cold start to "ready" 836 / 884 / 995 ms (the warm-up
- * shares the 2 cores with the model load); 64 rows left the JIT compiling during the first load (≈ 0.1 s more).
+ * Rows the warm-up converts: enough that the JIT has compiled the conversion before the first load, and no more,
+ * because the warm-up shares the cores with the model load and so delays "ready".
  */
 export const WARM_UP_ROWS = 512;
 
 /**
  * Run the range path (read, split, Papa, conversion) on synthetic rows shaped like the sensor files (an id, 590
  * readings of the usual shapes, a label) before the worker reports itself ready, i.e. while the model loads;
- * returns the rows converted. Distinct rows warmed up better than a repeated 64-row block (≈ 60 ms).
+ * returns the rows converted. The rows are distinct, as a real file's are: a block of rows repeated leaves part of
+ * what the first load runs unoptimized.
  */
 export async function warmUp(rows = WARM_UP_ROWS, nFeatures = 590): Promise<number> {
   // Distinct rows, made cheaply: one formatted row, with one digit changed throughout per row.

@@ -1,8 +1,8 @@
 /**
  * Parallel loading of quote-free files: each parse worker reads a byte range of the file itself, finds the
  * records that start in it, and converts them with the shared rows.ts code. The engine thread then never touches
- * the bytes; it only hands out ranges and files the rows in order. Measured at 10k wafers, reading, splitting and
- * handing over the bytes had made the engine thread the busiest thread of the load.
+ * the bytes; it only hands out ranges and files the rows in order. Reading, splitting and handing over the bytes
+ * would otherwise make the engine thread the busiest thread of the load.
  *
  * Without quotes every line ending ends a record, so a worker can find its first record alone: the first one
  * that starts at or after the range start. With a quote character anywhere in what a worker reads, a record may
