@@ -8,7 +8,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CancelToken, EngineFailure } from '../../workers/engine/errors';
 import { Model } from '../../workers/engine/model';
-import { handleParseRequest, ParsePool, READY, WARM_UP_ROWS, warmUp, type ParseRequest, type WorkerLike } from '../../workers/engine/pool';
+import { handleParseRequest, ParsePool, READY, PARSE_WARM_UP_ROWS, warmUp, type ParseRequest, type WorkerLike } from '../../workers/engine/pool';
 import { recordsToRows, type RecordsJob, type RowsConfig } from '../../workers/engine/rows';
 import { loadSession } from '../../workers/engine/load';
 import type { Session } from '../../workers/engine/session';
@@ -256,6 +256,6 @@ describe('recordsToRows (the shared conversion)', () => {
 
   test('the warm-up parse runs', async () => {
     expect(await warmUp(100)).toBe(100);
-    expect(await warmUp()).toBe(WARM_UP_ROWS);
+    expect(await warmUp()).toBe(PARSE_WARM_UP_ROWS);
   });
 });

@@ -3,6 +3,7 @@
  * Unedited records without formula-like cells are copied byte-identical; the others are re-serialized.
  */
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
+import { isFlagged } from '../format';
 import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
 import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_SHORT, type Session } from './session';
@@ -212,7 +213,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
         fail('internal', 'The file changed on disk since it was loaded; load it again before downloading.');
       }
       const p = s.probabilities[row] as number;
-      const flagged = !Number.isNaN(p) && p >= options.threshold;
+      const flagged = isFlagged(p, options.threshold);
       if (!options.onlyFlagged || flagged) {
         const edits = s.edits.get(row);
         const fieldsCount = ((s.rowFlags[row] as number) & FLAG_SHORT) !== 0 ? parseRecordFields(recordText()).length : ncol;

@@ -5,7 +5,7 @@ import { fail } from './errors';
 
 export const SCORE_BATCH_ROWS = 5000;
 /** Rows scored once after the session is created (Model.warmUp). */
-export const WARM_UP_ROWS = 1000;
+export const MODEL_WARM_UP_ROWS = 1000;
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
@@ -98,7 +98,7 @@ export class Model {
    * Score a few synthetic rows (each sensor at the middle of its training range) once after creating the session,
    * so the first rows of a file do not pay for onnxruntime's first-run setup and the WASM code's warm-up.
    */
-  async warmUp(rows = WARM_UP_ROWS): Promise<void> {
+  async warmUp(rows = MODEL_WARM_UP_ROWS): Promise<void> {
     const nF = this.nFeatures;
     const row = new Float32Array(nF);
     this.json.features.forEach((f, i) => {

@@ -67,7 +67,7 @@ function warmUpCell(c: number): string {
  * Rows the warm-up converts: enough that the JIT has compiled the conversion before the first load, and no more,
  * because the warm-up shares the cores with the model load and so delays "ready".
  */
-export const WARM_UP_ROWS = 512;
+export const PARSE_WARM_UP_ROWS = 512;
 
 /**
  * Run the range path (read, split, Papa, conversion) on synthetic rows shaped like the sensor files (an id, 590
@@ -75,7 +75,7 @@ export const WARM_UP_ROWS = 512;
  * returns the rows converted. The rows are distinct, as a real file's are: a block of rows repeated leaves part of
  * what the first load runs unoptimized.
  */
-export async function warmUp(rows = WARM_UP_ROWS, nFeatures = 590): Promise<number> {
+export async function warmUp(rows = PARSE_WARM_UP_ROWS, nFeatures = 590): Promise<number> {
   // Distinct rows, made cheaply: one formatted row, with one digit changed throughout per row.
   const row = Array.from({ length: nFeatures }, (_, c) => warmUpCell(c)).join(',');
   const parts: string[] = [];
