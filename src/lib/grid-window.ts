@@ -94,10 +94,12 @@ export class GridWindowCache {
     return this.#running;
   }
 
-  /** Forget the window (a new file): nothing of the old one may be drawn again. */
+  /**
+   * Forget the window (a new file): nothing fetched before may be drawn again. A fetch still running is dropped
+   * and the latest want fetched anew, whether the view asked for it before or after the reset.
+   */
   reset(): void {
     this.#generation++;
-    this.#latest = null;
     this.#setLoaded(null);
   }
 

@@ -190,17 +190,24 @@ describe('GridWindowCache', () => {
     expect(cache.covers(want(600))).toBe(true);
   });
 
-  test('reset forgets the window and drops a fetch still running for the old file', async () => {
+  test('reset forgets the window, drops a fetch still running for the old file and fetches the latest want anew', async () => {
     const engine = new FakeEngine();
     const seen: (LoadedWindow | null)[] = [];
     const cache = new GridWindowCache(engine.fetch, (w) => seen.push(w));
     const done = cache.request(want(0));
     cache.reset();
     expect(seen).toEqual([null]);
+    engine.version = 2; // the new file's rows
+    engine.answer();
+    await settle();
+    expect(cache.loaded).toBeNull();
+    expect(engine.requests).toHaveLength(2);
+    void cache.request(want(0, 2));
     engine.answer();
     await done;
-    expect(cache.loaded).toBeNull();
-    expect(seen).toEqual([null]);
+    expect(seen).toHaveLength(2);
+    expect(cache.loaded?.version).toBe(2);
+    expect(cache.covers(want(0, 2))).toBe(true);
   });
 
   test('an empty table fetches nothing', async () => {
