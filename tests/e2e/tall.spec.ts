@@ -14,6 +14,8 @@ import { expect, openApp, root, test } from './fixtures';
 
 const ROWS = 1_500_000;
 const LAST = ROWS - 1;
+/** A row near the end whose reading is text: the messages list offers to jump to it. */
+const TEXT_ROW = ROWS - 10;
 const HEADER_H = 34;
 
 /** The rendered row at a data row (file order, so also its position). */
@@ -38,12 +40,12 @@ async function expectRowInView(page: Page, row: number): Promise<void> {
     .toBe(true);
 }
 
-test('the last row of a 1.5 M-row file is reachable by scrolling to the bottom and by Ctrl+End', async ({ page }) => {
+test('the last row of a 1.5 M-row file is reachable by scrolling to the bottom and by Ctrl+End, and a jump from the messages reaches its row', async ({ page }) => {
   test.setTimeout(300_000);
   const dir = mkdtempSync(join(tmpdir(), 'grid-tall-'));
   const file = join(dir, 'tall-1.5M.csv');
   try {
-    execFileSync(process.execPath, [`${root}tests/fixtures/tall/generate.mjs`, file, String(ROWS)]);
+    execFileSync(process.execPath, [`${root}tests/fixtures/tall/generate.mjs`, file, String(ROWS), String(TEXT_ROW)]);
     await openApp(page);
     const loadStart = Date.now();
     await page.getByTestId('file-input').setInputFiles(file);
@@ -74,6 +76,12 @@ test('the last row of a 1.5 M-row file is reachable by scrolling to the bottom a
     await expectRowInView(page, page1);
     await page.keyboard.press('Control+Home');
     await expectRowInView(page, 0);
+
+    // The messages list's jump to a text cell near the end brings it into view and makes it active.
+    await page.getByTestId('cell-issues-message').getByRole('button', { name: `row ${TEXT_ROW + 1}, Sensor-1: ‘abcde’` }).click();
+    await expectRowInView(page, TEXT_ROW);
+    await expect(grid).toHaveAttribute('aria-activedescendant', `cell-${TEXT_ROW}-1`);
+    await expect(gridRow(page, TEXT_ROW).locator('[data-testid="grid-cell"][data-col="1"]')).toHaveAttribute('data-issue', 'true');
 
     // How: the spacer stays well below Chromium's maximum element height (33,554,430 px it would be clamped at).
     expect(await grid.evaluate((el) => el.scrollHeight)).toBeLessThan(20_000_000);
