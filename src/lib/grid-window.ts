@@ -57,6 +57,32 @@ export function windowCellText(window: LoadedWindow | null, row: WindowRow, col:
   return row.cells[col - window.colStart] ?? null;
 }
 
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameRow(a: WindowRow, b: WindowRow): boolean {
+  return a.row === b.row && a.name === b.name && a.probability === b.probability && sameList(a.cells, b.cells) && sameList(a.issueCols, b.issueCols) && sameList(a.editedCols, b.editedCols);
+}
+
+/**
+ * The new window with every row that did not change taken from the previous one, so that the view redraws only
+ * what changed (after an edit: one row) rather than every row of the window.
+ */
+export function keepUnchangedRows(previous: LoadedWindow | null, next: LoadedWindow): LoadedWindow {
+  if (!previous || previous.colStart !== next.colStart || previous.colCount !== next.colCount) return next;
+  let kept = 0;
+  const rows = next.rows.map((row, i) => {
+    const before = windowRowAt(previous, next.start + i);
+    if (before && sameRow(before, row)) {
+      kept++;
+      return before;
+    }
+    return row;
+  });
+  return kept === 0 ? next : { ...next, rows };
+}
+
 function toRequest(want: WindowWant): WindowRequest {
   const { rowStart, rowEnd, colStart, colEnd } = want.fetch;
   return { start: rowStart, count: Math.max(1, rowEnd - rowStart), colStart, colCount: colEnd - colStart, order: want.order };
@@ -114,7 +140,7 @@ export class GridWindowCache {
       }
       if (result.ok) {
         const { colStart, colEnd } = want.fetch;
-        this.#setLoaded({ ...result.value, colStart, colCount: colEnd - colStart, order: want.order });
+        this.#setLoaded(keepUnchangedRows(this.#loaded, { ...result.value, colStart, colCount: colEnd - colStart, order: want.order }));
       }
       // Only a newer want is worth another fetch: asking again for the same one would get the same answer
       // (an error, or rows at another version, which the next version change will ask for anew).

@@ -3,7 +3,7 @@
  * made meanwhile coalesced to the latest, a new data version refetches, a failed fetch keeps the old window.
  */
 import { describe, expect, test } from 'vitest';
-import { GridWindowCache, windowCellText, windowCovers, windowRowAt, type LoadedWindow, type WindowWant } from '../../src/lib/grid-window';
+import { GridWindowCache, keepUnchangedRows, windowCellText, windowCovers, windowRowAt, type LoadedWindow, type WindowWant } from '../../src/lib/grid-window';
 import type { GridWindow, Result, WindowRequest, WindowRow } from '../../workers/api';
 
 const ROWS = 1000;
@@ -215,5 +215,30 @@ describe('GridWindowCache', () => {
     const cache = new GridWindowCache(engine.fetch);
     await cache.request({ ...want(0), rowCount: 0, need: { rowStart: 0, rowEnd: 0, colStart: 0, colEnd: 0 } });
     expect(engine.requests).toHaveLength(0);
+  });
+});
+
+describe('keepUnchangedRows', () => {
+  const loaded = (start: number, version: number, edit?: (r: WindowRow) => WindowRow): LoadedWindow => {
+    const w = windowFor({ start, count: 5, colStart: 10, colCount: 4, order: 'file' }, version);
+    return { ...w, rows: w.rows.map((r) => (edit && r.row === 2 ? edit(r) : r)), colStart: 10, colCount: 4, order: 'file' };
+  };
+
+  test('after an edit only the changed row is new; the others are the objects already drawn', () => {
+    const before = loaded(0, 1);
+    const after = keepUnchangedRows(before, loaded(0, 2, (r) => ({ ...r, cells: ['x', ...r.cells.slice(1)], editedCols: [10], probability: 0.5 })));
+    expect(after.version).toBe(2);
+    after.rows.forEach((r, i) => (i === 2 ? expect(r).not.toBe(before.rows[i]) : expect(r).toBe(before.rows[i])));
+    expect(after.rows[2]!.cells[0]).toBe('x');
+  });
+
+  test('rows are matched by position, and windows over other columns share nothing', () => {
+    const before = loaded(0, 1);
+    const shifted = keepUnchangedRows(before, loaded(2, 2));
+    expect(shifted.rows[0]).toBe(before.rows[2]);
+    expect(shifted.rows[3]).not.toBe(before.rows[3]);
+    const otherColumns = { ...loaded(0, 2), colStart: 11 };
+    expect(keepUnchangedRows(before, otherColumns)).toBe(otherColumns);
+    expect(keepUnchangedRows(null, before)).toBe(before);
   });
 });

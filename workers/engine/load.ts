@@ -125,6 +125,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     rowFlags: built.rowFlags,
     probabilities: built.probabilities,
     predicted: built.scored,
+    parsedRows: new Map(),
     edits: new Map(),
     orderCache: new Map(),
     scoreIndex: null,

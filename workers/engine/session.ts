@@ -37,6 +37,8 @@ export interface Session {
   probabilities: Float32Array;
   /** Every row has been scored (during the load, or by predict). Edits re-score their row only after that. */
   predicted: boolean;
+  /** Parsed original fields of recently read rows (never the edits: those are in `edits`). */
+  parsedRows: Map<number, string[]>;
   /** row → (col → text) for cells the user changed. */
   edits: Map<number, Map<number, string>>;
   orderCache: Map<RowOrder, Uint32Array>;
@@ -47,27 +49,44 @@ export interface Session {
   summary: LoadSummary;
 }
 
-/** Parse the original fields of the given data rows (reads their bytes from the file). */
+/**
+ * Rows whose parsed fields are kept (about 20 KB each at 590 sensors): more than a grid window, so the refetch
+ * that follows every edit, and scrolling back and forth, read nothing from the file again.
+ */
+const PARSED_ROWS_KEPT = 512;
+
+/** The original fields of the given data rows (sorted ascending), from the cache or read from the file; shared, never to be changed. */
 export async function readRowFields(s: Session, rows: number[]): Promise<string[][]> {
   const result: string[][] = new Array<string[]>(rows.length);
+  const missing: number[] = [];
+  rows.forEach((r, k) => {
+    const kept = s.parsedRows.get(r);
+    if (kept) result[k] = kept;
+    else missing.push(k);
+  });
   // Group consecutive rows into one read.
   let i = 0;
-  while (i < rows.length) {
+  while (i < missing.length) {
     let j = i;
-    while (j + 1 < rows.length && rows[j + 1] === (rows[j] as number) + 1) j++;
-    const first = rows[i] as number;
-    const last = rows[j] as number;
-    const base = s.rowStart[first] as number;
-    const bytes = await readBytes(s.file, base, s.rowContentEnd[last] as number);
-    for (let k = i; k <= j; k++) {
+    while (j + 1 < missing.length && rows[missing[j + 1] as number] === (rows[missing[j] as number] as number) + 1) j++;
+    const base = s.rowStart[rows[missing[i] as number] as number] as number;
+    const bytes = await readBytes(s.file, base, s.rowContentEnd[rows[missing[j] as number] as number] as number);
+    for (let m = i; m <= j; m++) {
+      const k = missing[m] as number;
       const r = rows[k] as number;
       const text = decodeUtf8(bytes.subarray((s.rowStart[r] as number) - base, (s.rowContentEnd[r] as number) - base), s.rowLine[r]);
-      const parsed = parseText(text, 1, s.sniffed.delimiter, '\n', undefined, 0);
-      result[k] = parsed[0] ?? [''];
+      result[k] = keepParsedRow(s, r, parseText(text, 1, s.sniffed.delimiter, '\n', undefined, 0)[0] ?? ['']);
     }
     i = j + 1;
   }
   return result;
+}
+
+function keepParsedRow(s: Session, row: number, fields: string[]): string[] {
+  s.parsedRows.set(row, fields);
+  // A Map iterates in insertion order: the first key is the row kept longest.
+  if (s.parsedRows.size > PARSED_ROWS_KEPT) s.parsedRows.delete(s.parsedRows.keys().next().value as number);
+  return fields;
 }
 
 /** Row permutation for an order; cached until probabilities change. */
