@@ -1,11 +1,13 @@
 /**
  * The labelled scores of a session kept sorted by class, with their threshold-free areas (ROC-AUC, PR-AUC), so
  * that the results at any threshold need no sort and a re-scored or relabelled wafer shifts one value instead of
- * sorting again. The results follow every edit and every threshold move, over up to millions of rows; the
- * counts that need no order (scored, flagged, the histogram) are plain passes over the probabilities.
+ * sorting again. The results follow every edit and every threshold move, over up to millions of rows: the
+ * counts (scored, the histogram, and the flagged count at the last threshold asked for) follow each change too,
+ * so an edit costs no pass over the rows; a new threshold costs one.
  */
 import type { Evaluation, ResultsSummary } from '../api';
-import { averagePrecisionOf, countFlagged, evaluationAt, histogram, rocAucOf, type ClassScores } from './metrics';
+import { isFlagged } from '../format';
+import { averagePrecisionOf, countFlagged, evaluationAt, HISTOGRAM_BINS, histogram, rocAucOf, type ClassScores } from './metrics';
 
 /** Index of the first value ≥ x in an ascending array (its length when none): the count of values below x. */
 function countBelow(sorted: Float64Array, x: number): number {
@@ -40,10 +42,20 @@ function withoutValue(sorted: Float64Array, x: number): Float64Array {
 /** A row counts in the evaluation when it is scored and its label is known. */
 const isEvaluated = (p: number, y: number) => !Number.isNaN(p) && (y === 0 || y === 1);
 
+function binOf(p: number): number {
+  return Math.min(HISTOGRAM_BINS - 1, Math.max(0, Math.floor(p * HISTOGRAM_BINS)));
+}
+
 export class ScoreIndex {
   private areas: Pick<Evaluation, 'rocAuc' | 'prAuc'> | null = null;
+  /** The flagged count at the last threshold asked for. */
+  private flaggedAt: { threshold: number; flagged: number } | null = null;
 
-  private constructor(private byClass: ClassScores) {}
+  private constructor(
+    private byClass: ClassScores,
+    private scored: number,
+    private readonly bins: number[],
+  ) {}
 
   static build(probs: Float32Array, labels: Int8Array): ScoreIndex {
     let nPos = 0;
@@ -63,13 +75,23 @@ export class ScoreIndex {
       if (labels[i] === 1) pos[kp++] = p;
       else neg[kn++] = p;
     }
-    return new ScoreIndex({ pos: pos.sort(), neg: neg.sort() });
+    const { scored } = countFlagged(probs, 1);
+    return new ScoreIndex({ pos: pos.sort(), neg: neg.sort() }, scored, histogram(probs));
   }
 
   /** One row's (probability, label) changed from `before` to `after` (NaN = unscored, -1 = unknown). */
   change(before: { p: number; y: number }, after: { p: number; y: number }): void {
+    this.count(before.p, -1);
+    this.count(after.p, +1);
     if (isEvaluated(before.p, before.y)) this.setClass(before.y, withoutValue(this.classOf(before.y), before.p));
     if (isEvaluated(after.p, after.y)) this.setClass(after.y, withValue(this.classOf(after.y), after.p));
+  }
+
+  private count(p: number, sign: 1 | -1): void {
+    if (Number.isNaN(p)) return;
+    this.scored += sign;
+    this.bins[binOf(p)] = (this.bins[binOf(p)] as number) + sign;
+    if (this.flaggedAt && isFlagged(p, this.flaggedAt.threshold)) this.flaggedAt.flagged += sign;
   }
 
   private classOf(y: number): Float64Array {
@@ -83,13 +105,14 @@ export class ScoreIndex {
 
   /** Counts and metrics at `threshold` over `probs` (the rows this index was built from and kept up with). */
   resultsAt(probs: Float32Array, threshold: number, withEvaluation: boolean): ResultsSummary {
-    const { scored, flagged } = countFlagged(probs, threshold);
+    if (this.flaggedAt?.threshold !== threshold) this.flaggedAt = { threshold, flagged: countFlagged(probs, threshold).flagged };
+    const { scored } = this;
     return {
       rows: probs.length,
       scored,
       threshold,
-      flagged,
-      histogram: histogram(probs),
+      flagged: this.flaggedAt.flagged,
+      histogram: [...this.bins],
       evaluation: withEvaluation && scored > 0 ? this.evaluation(threshold) : null,
     };
   }
