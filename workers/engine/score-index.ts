@@ -21,22 +21,43 @@ function countBelow(sorted: Float64Array, x: number): number {
   return lo;
 }
 
-function withValue(sorted: Float64Array, x: number): Float64Array {
-  const at = countBelow(sorted, x);
-  const out = new Float64Array(sorted.length + 1);
-  out.set(sorted.subarray(0, at));
-  out[at] = x;
-  out.set(sorted.subarray(at), at + 1);
-  return out;
-}
+/**
+ * One class's scores, ascending, in a buffer with room to grow: a change shifts the values after it in place, so
+ * an edit allocates nothing.
+ */
+class SortedScores {
+  private constructor(
+    private buffer: Float64Array,
+    private length: number,
+  ) {}
 
-function withoutValue(sorted: Float64Array, x: number): Float64Array {
-  const at = countBelow(sorted, x);
-  if (sorted[at] !== x) throw new Error(`score index: ${x} is not indexed`);
-  const out = new Float64Array(sorted.length - 1);
-  out.set(sorted.subarray(0, at));
-  out.set(sorted.subarray(at + 1), at);
-  return out;
+  static of(sorted: Float64Array): SortedScores {
+    return new SortedScores(sorted, sorted.length);
+  }
+
+  /** The values, as a view valid until the next change. */
+  get values(): Float64Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  add(x: number): void {
+    if (this.length === this.buffer.length) {
+      const grown = new Float64Array(Math.ceil(this.length * 1.25) + 16);
+      grown.set(this.values);
+      this.buffer = grown;
+    }
+    const at = countBelow(this.values, x);
+    this.buffer.copyWithin(at + 1, at, this.length);
+    this.buffer[at] = x;
+    this.length++;
+  }
+
+  remove(x: number): void {
+    const at = countBelow(this.values, x);
+    if (at >= this.length || this.buffer[at] !== x) throw new Error(`score index: ${x} is not indexed`);
+    this.buffer.copyWithin(at, at + 1, this.length);
+    this.length--;
+  }
 }
 
 /** A row counts in the evaluation when it is scored and its label is known. */
@@ -52,7 +73,8 @@ export class ScoreIndex {
   private flaggedAt: { threshold: number; flagged: number } | null = null;
 
   private constructor(
-    private byClass: ClassScores,
+    private readonly pos: SortedScores,
+    private readonly neg: SortedScores,
     private scored: number,
     private readonly bins: number[],
   ) {}
@@ -76,15 +98,16 @@ export class ScoreIndex {
       else neg[kn++] = p;
     }
     const { scored } = countFlagged(probs, 1);
-    return new ScoreIndex({ pos: pos.sort(), neg: neg.sort() }, scored, histogram(probs));
+    return new ScoreIndex(SortedScores.of(pos.sort()), SortedScores.of(neg.sort()), scored, histogram(probs));
   }
 
   /** One row's (probability, label) changed from `before` to `after` (NaN = unscored, -1 = unknown). */
   change(before: { p: number; y: number }, after: { p: number; y: number }): void {
     this.count(before.p, -1);
     this.count(after.p, +1);
-    if (isEvaluated(before.p, before.y)) this.setClass(before.y, withoutValue(this.classOf(before.y), before.p));
-    if (isEvaluated(after.p, after.y)) this.setClass(after.y, withValue(this.classOf(after.y), after.p));
+    if (isEvaluated(before.p, before.y)) this.classOf(before.y).remove(before.p);
+    if (isEvaluated(after.p, after.y)) this.classOf(after.y).add(after.p);
+    if (isEvaluated(before.p, before.y) || isEvaluated(after.p, after.y)) this.areas = null;
   }
 
   private count(p: number, sign: 1 | -1): void {
@@ -94,13 +117,8 @@ export class ScoreIndex {
     if (this.flaggedAt && isFlagged(p, this.flaggedAt.threshold)) this.flaggedAt.flagged += sign;
   }
 
-  private classOf(y: number): Float64Array {
-    return y === 1 ? this.byClass.pos : this.byClass.neg;
-  }
-
-  private setClass(y: number, scores: Float64Array): void {
-    this.byClass = y === 1 ? { pos: scores, neg: this.byClass.neg } : { pos: this.byClass.pos, neg: scores };
-    this.areas = null;
+  private classOf(y: number): SortedScores {
+    return y === 1 ? this.pos : this.neg;
   }
 
   /** Counts and metrics at `threshold` over `probs` (the rows this index was built from and kept up with). */
@@ -118,11 +136,12 @@ export class ScoreIndex {
   }
 
   private evaluation(threshold: number): Evaluation | null {
-    const { pos, neg } = this.byClass;
+    const byClass: ClassScores = { pos: this.pos.values, neg: this.neg.values };
+    const { pos, neg } = byClass;
     if (pos.length + neg.length === 0) return null;
     const fn = countBelow(pos, threshold);
     const tn = countBelow(neg, threshold);
-    this.areas ??= { rocAuc: rocAucOf(this.byClass), prAuc: averagePrecisionOf(this.byClass) };
+    this.areas ??= { rocAuc: rocAucOf(byClass), prAuc: averagePrecisionOf(byClass) };
     return evaluationAt(threshold, { tp: pos.length - fn, fp: neg.length - tn, tn, fn }, this.areas);
   }
 }

@@ -89,7 +89,7 @@ function keepParsedRow(s: Session, row: number, fields: string[]): string[] {
   return fields;
 }
 
-/** Row permutation for an order; cached until probabilities change. */
+/** Row permutation for an order; cached, the probability orders until probabilities change. */
 export function orderPermutation(s: Session, order: RowOrder): Uint32Array {
   const cached = s.orderCache.get(order);
   if (cached) return cached;
@@ -110,6 +110,12 @@ export function orderPermutation(s: Session, order: RowOrder): Uint32Array {
   }
   s.orderCache.set(order, perm);
   return perm;
+}
+
+/** Probabilities changed: the orders by probability must be sorted again (file order stays). */
+function forgetProbabilityOrders(s: Session): void {
+  s.orderCache.delete('probability-desc');
+  s.orderCache.delete('probability-asc');
 }
 
 /** The rows at positions [start, start + count) of an order, with the cells of columns [colStart, colStart + colCount). */
@@ -227,7 +233,7 @@ async function rescoreRows(s: Session, model: Model, rows: number[]): Promise<vo
     s.scoreIndex?.change({ p: s.probabilities[r] as number, y }, { p: probs[k] as number, y });
     s.probabilities[r] = probs[k] as number;
   });
-  s.orderCache.clear();
+  forgetProbabilityOrders(s);
 }
 
 /** Score every row (predict); `onRows` is called between batches with the rows done. */
@@ -235,7 +241,7 @@ export async function scoreAll(s: Session, model: Model, onRows: (done: number) 
   const probs = await model.score(s.matrix, s.rows, onRows);
   s.probabilities.set(probs);
   s.predicted = true;
-  s.orderCache.clear();
+  forgetProbabilityOrders(s);
   s.scoreIndex = null;
 }
 
