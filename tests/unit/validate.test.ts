@@ -1,6 +1,8 @@
 /** Cell validation table, formula detection, labels. */
 import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { CellKind, cellIssueText, classifyCell, isFormulaLike, makeLabelReader, neutralize, type CellOut } from '../../workers/engine/validate';
+import { path } from './helpers';
 
 const out: CellOut = { value: 0, decimalComma: false };
 function read(raw: string, decimalComma = false): number | 'missing' | 'text' | 'nonfinite' {
@@ -107,5 +109,19 @@ describe('labels', () => {
     ['2', -1],
   ])('%j → %i', (raw, expected) => {
     expect(label(raw)).toBe(expected);
+  });
+});
+
+describe('the reading rules batch scoring shares (tests/fixtures/reading-rules.json)', () => {
+  const vectors = JSON.parse(readFileSync(path('tests/fixtures/reading-rules.json'), 'utf8')) as Record<'point' | 'comma', [string, number | null][]>;
+  test.each([
+    ['decimal point', vectors.point, false],
+    ['decimal comma', vectors.comma, true],
+  ] as const)('%s', (_name, cases, decimalComma) => {
+    const out: CellOut = { value: 0, decimalComma: false };
+    for (const [raw, expected] of cases) {
+      const kind = classifyCell(raw, decimalComma, out);
+      expect([raw, kind === CellKind.Number ? out.value : null]).toEqual([raw, expected]);
+    }
   });
 });

@@ -1,0 +1,64 @@
+"""A model bundle on disk: model.json and the ONNX file it names, checked by sha256 before use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class BundleError(ValueError):
+    """The bundle cannot be used; the message says why, for the person running the job."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    directory: Path
+    model: dict[str, Any]
+    onnx_bytes: bytes
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.model["features"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.model["threshold"]["value"])
+
+    @property
+    def input_name(self) -> str:
+        return str(self.model["onnx"]["input"])
+
+    @property
+    def probability_output(self) -> str:
+        return str(self.model["onnx"]["outputs"]["probability"])
+
+
+def load_bundle(directory: str | Path) -> Bundle:
+    root = Path(directory)
+    json_path = root / "model.json"
+    try:
+        model = json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BundleError(
+            f"No model.json in {root}: pass the folder of a model bundle (e.g. public/models)."
+        ) from None
+    except json.JSONDecodeError as e:
+        raise BundleError(f"{json_path} is not valid JSON: {e}") from None
+    onnx_name = model.get("onnx", {}).get("file")
+    if not isinstance(onnx_name, str) or not isinstance(model.get("features"), list):
+        raise BundleError(f"{json_path} does not describe a model bundle (no onnx.file or features).")
+    onnx_path = root / onnx_name
+    try:
+        blob = onnx_path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(f"The model file {onnx_path} named by model.json is missing.") from None
+    want = model["onnx"].get("sha256")
+    have = hashlib.sha256(blob).hexdigest()
+    if want != have:
+        raise BundleError(
+            f"The model file {onnx_path} does not match model.json: sha256 {have}, expected {want}."
+        )
+    return Bundle(root, model, blob)

@@ -1,0 +1,153 @@
+"""The browser engine's input rules, for batch scoring (the same test vectors pin both sides:
+tests/fixtures/reading-rules.json). Mirrors workers/engine/columns.ts (which column feeds which sensor, which
+names the wafer) and workers/engine/validate.ts (which cell text is a reading)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FLOAT32_MAX = 3.4028234663852886e38
+# The JS engine trims these around a reading: space, TAB, LF, CR, NO-BREAK SPACE, BOM.
+_WHITESPACE = " \t\n\r\u00a0\ufeff"
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+,?\d*|,\d+)(?:[eE][+-]?\d+)?")
+_MISSING = {"", "na", "n/a", "nan", "null", "none", "-"}
+
+
+def reading(raw: str | None, decimal_comma: bool = False) -> float:
+    """The reading a cell holds, or NaN when it holds none (empty, a missing marker, text, not finite)."""
+    if raw is None:
+        return math.nan
+    text = raw.strip(_WHITESPACE)
+    if _DECIMAL.fullmatch(text):
+        return _finite(float(text))
+    if text.lower() in _MISSING:
+        return math.nan
+    if decimal_comma and _DECIMAL_COMMA.fullmatch(text):
+        return _finite(float(text.replace(",", ".", 1)))
+    return math.nan
+
+
+def _finite(v: float) -> float:
+    return v if math.isfinite(v) and abs(v) <= FLOAT32_MAX else math.nan
+
+
+def readings(cells: Any, decimal_comma: bool = False) -> np.ndarray:
+    """``reading`` for a whole column of texts (None = no cell), vectorized with Arrow's compute kernels:
+    the same rules (tests/scoring/test_rules.py checks both against the shared vectors), at batch speed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # from_pandas: a pandas column's NA (and NaN) is a null, i.e. no cell.
+    text = pc.utf8_trim(pa.array(cells, type=pa.string(), from_pandas=True), characters=_WHITESPACE)
+    values = _parse_where(text, _DECIMAL.pattern)
+    if decimal_comma:
+        pointed = pc.replace_substring(text, ",", ".", max_replacements=1)
+        comma = _parse_where(pointed, _DECIMAL_COMMA.pattern, text)
+        values = np.where(np.isnan(values), comma, values)
+    values[~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)] = np.nan
+    return values
+
+
+def _parse_where(text: Any, pattern: str, shape_of: Any = None) -> np.ndarray:
+    """float64 of the texts whose shape (``shape_of``, default the text itself) fully matches the pattern."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    matches = pc.match_substring_regex(text if shape_of is None else shape_of, f"^(?:{pattern})$")
+    kept = pc.if_else(pc.fill_null(matches, False), text, pa.scalar(None, pa.string()))
+    return np.array(pc.cast(kept, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _norm(s: str) -> str:
+    return s.strip().lower()
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Per file column, the feature index it feeds (-1 for none, duplicates included); the id column."""
+
+    feature_of_column: list[int]
+    id_column: int | None
+
+    @property
+    def mapped(self) -> int:
+        return sum(1 for f in self.feature_of_column if f >= 0)
+
+
+def map_columns(header: list[str], model: dict[str, Any]) -> ColumnMap:
+    """Names first, then aliases; the first column of a feature feeds it; label columns feed nothing."""
+    features: list[str] = model["features"]
+    lookup: dict[str, int] = {}
+    for i, f in enumerate(features):
+        lookup.setdefault(_norm(f), i)
+    for i, f in enumerate(features):
+        for alias in model.get("aliases", {}).get(f, []):
+            lookup.setdefault(_norm(alias), i)
+    id_names = {_norm(n) for n in model.get("id_column_names", [])} | {"unnamed: 0"}
+    label_names = {_norm(n) for n in model["label"]["column_names"]}
+    feature_of_column = [-1] * len(header)
+    taken: set[int] = set()
+    id_column: int | None = None
+    label_seen = False
+    unnamed: int | None = None
+    for index, h in enumerate(header):
+        key = _norm(h)
+        fi = lookup.get(key)
+        if fi is not None:
+            if fi not in taken:
+                taken.add(fi)
+                feature_of_column[index] = fi
+            continue
+        if not label_seen and key in label_names:
+            label_seen = True
+            continue
+        if id_column is None and key != "" and key in id_names:
+            id_column = index
+            continue
+        if key == "" and unnamed is None:
+            unnamed = index
+    # The unnamed index column pandas and Excel write names the wafers, unless a named id column exists.
+    if id_column is None and unnamed is not None and "" in id_names:
+        id_column = unnamed
+    return ColumnMap(feature_of_column, id_column)
+
+
+# The quote states of workers/engine/quote-scan.ts: a quote opens a quoted field only at a field's start;
+# inside, "" is a quote; a closing quote may be followed by spaces or tabs before the delimiter.
+_FIELD_START, _UNQUOTED, _QUOTED, _QUOTE_IN_QUOTED, _SPACE_AFTER_QUOTE = range(5)
+
+
+def _step(state: int, c: str, is_delimiter: bool) -> int:
+    if state == _QUOTED:
+        return _QUOTE_IN_QUOTED if c == '"' else _QUOTED
+    if state == _FIELD_START:
+        return _QUOTED if c == '"' else _FIELD_START if is_delimiter else _UNQUOTED
+    if state == _UNQUOTED:
+        return _FIELD_START if is_delimiter else _UNQUOTED
+    if state == _QUOTE_IN_QUOTED and c == '"':
+        return _QUOTED
+    if is_delimiter:
+        return _FIELD_START
+    return _SPACE_AFTER_QUOTE if c in " \t" else _QUOTED
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The most frequent of , ; TAB separating the header's fields (',' on a tie), as the page sniffs it: the
+    delimiter is not known yet, so each candidate separates fields."""
+    counts = {",": 0, ";": 0, "\t": 0}
+    state = _FIELD_START
+    for c in header_line:
+        state = _step(state, c, c in counts)
+        if state == _FIELD_START and c in counts:
+            counts[c] += 1
+    best = ","
+    for d in (";", "\t"):
+        if counts[d] > counts[best]:
+            best = d
+    return best

@@ -1,0 +1,202 @@
+"""Score a folder of wafer files (CSV or Parquet) on Apache Spark with a model bundle, by the page's rules.
+
+    python -m scoring.spark_job --input DIR --model public/models --output OUT [--format parquet|csv]
+        [--threshold T] [--master local[2]]
+
+Each CSV file's header is read on the driver and mapped like the page maps it; files with the same header are
+read together, by position, as text, so Spark never guesses a type or re-reads a header. Rows are scored in
+``mapInPandas`` by one onnxruntime session per executor process. The output holds, per wafer, its source file,
+its id (null without an id column), ``fault_probability`` (float32, as in the page) and ``prediction``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .bundle import Bundle, BundleError, load_bundle
+from .frame import Scorer, score_frame
+from .rules import ColumnMap, map_columns, sniff_delimiter
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+OUTPUT_SCHEMA = "source_file string, id string, fault_probability float, prediction string"
+
+# One scorer per executor process (Python workers are reused across tasks): the model is loaded once there.
+_SCORERS: dict[str, Scorer] = {}
+
+
+def _scorer(bundle_dir: str) -> Scorer:
+    if bundle_dir not in _SCORERS:
+        _SCORERS[bundle_dir] = Scorer(load_bundle(bundle_dir))
+    return _SCORERS[bundle_dir]
+
+
+class InputError(ValueError):
+    """An input file or folder cannot be scored; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class CsvGroup:
+    """CSV files with the same header line, so the same column mapping."""
+
+    header: list[str]
+    delimiter: str
+    files: list[str]
+
+
+def _header_line(path: Path) -> str:
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        for line in f:
+            if line.strip(" \r\n") != "":
+                return line.rstrip("\r\n")
+    raise InputError(f"{path} is empty (it holds no header row).")
+
+
+def _split_header(line: str, delimiter: str) -> list[str]:
+    import csv
+
+    return next(csv.reader([line], delimiter=delimiter))
+
+
+def group_csv_files(files: list[Path]) -> list[CsvGroup]:
+    groups: dict[tuple[str, str], CsvGroup] = {}
+    for path in files:
+        line = _header_line(path)
+        delimiter = sniff_delimiter(line)
+        key = (line, delimiter)
+        if key not in groups:
+            groups[key] = CsvGroup(_split_header(line, delimiter), delimiter, [])
+        groups[key].files.append(str(path))
+    return list(groups.values())
+
+
+def input_files(root: Path, fmt: str) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise InputError(f"{root} is neither a file nor a folder.")
+    suffixes = {".csv", ".txt"} if fmt == "csv" else {".parquet"}
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    if not files:
+        raise InputError(f"{root} holds no {' or '.join(sorted(suffixes))} files.")
+    return files
+
+
+def _score_partitions(bundle_dir: str, columns: ColumnMap, threshold: float, decimal_comma: bool):  # noqa: ANN202
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        scorer = _scorer(bundle_dir)
+        for batch in batches:
+            source = batch.pop("__source_file")
+            out = score_frame(batch, scorer, columns, threshold, decimal_comma)
+            out.insert(0, "source_file", source.to_numpy())
+            yield out
+
+    return run
+
+
+def _check_mapping(columns: ColumnMap, where: str) -> None:
+    if columns.mapped == 0:
+        raise InputError(
+            f"No column of {where} matches the model's sensors (expected headers like Sensor-1)."
+        )
+
+
+def score_csv(spark: SparkSession, files: list[Path], bundle: Bundle, threshold: float) -> DataFrame:
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    frames = []
+    for group in group_csv_files(files):
+        columns = map_columns(group.header, bundle.model)
+        _check_mapping(columns, group.files[0])
+        # Positional names: the header was read and mapped above; Spark only splits the rows, as text.
+        schema = StructType([StructField(f"c{i}", StringType()) for i in range(len(group.header))])
+        raw = (
+            spark.read.option("header", True)
+            .option("sep", group.delimiter)
+            .option("enforceSchema", True)
+            .option("mode", "PERMISSIVE")
+            .schema(schema)
+            .csv(group.files)
+            .withColumn("__source_file", F.input_file_name())
+        )
+        run = _score_partitions(str(bundle.directory), columns, threshold, group.delimiter == ";")
+        frames.append(raw.mapInPandas(run, OUTPUT_SCHEMA))
+    return _union(frames)
+
+
+def score_parquet(spark: SparkSession, files: list[Path], bundle: Bundle, threshold: float) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    raw = spark.read.parquet(*[str(f) for f in files])
+    columns = map_columns(list(raw.columns), bundle.model)
+    _check_mapping(columns, str(files[0].parent))
+    run = _score_partitions(str(bundle.directory), columns, threshold, False)
+    return raw.withColumn("__source_file", F.input_file_name()).mapInPandas(run, OUTPUT_SCHEMA)
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    return out
+
+
+def spark_session(master: str | None) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    # Python workers run this interpreter (this environment's onnxruntime) unless the cluster says otherwise.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName("sensor-fault-scoring")
+    if master:
+        builder = builder.master(master)
+    return builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", 5000).getOrCreate()
+
+
+def score(
+    spark: SparkSession, input_path: Path, bundle_dir: Path, fmt: str, threshold: float | None = None
+) -> DataFrame:
+    bundle = load_bundle(bundle_dir.resolve())
+    t = bundle.threshold if threshold is None else threshold
+    if not 0 <= t <= 1:
+        raise InputError(f"Threshold {t} is not in [0, 1].")
+    files = input_files(input_path, fmt)
+    return score_csv(spark, files, bundle, t) if fmt == "csv" else score_parquet(spark, files, bundle, t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m scoring.spark_job", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--input", required=True, type=Path, help="a wafer file or a folder of them")
+    ap.add_argument("--model", default=Path("public/models"), type=Path, help="the model bundle folder")
+    ap.add_argument("--output", required=True, type=Path, help="the output folder (Spark writes part files)")
+    ap.add_argument("--input-format", choices=("csv", "parquet"), default="csv")
+    ap.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="output format")
+    ap.add_argument("--threshold", type=float, default=None, help="default: the bundle's threshold")
+    ap.add_argument("--master", default=None, help="e.g. local[2]; default: what spark-submit gives")
+    args = ap.parse_args(argv)
+    try:
+        spark = spark_session(args.master)
+        result = score(spark, args.input, args.model, args.input_format, args.threshold)
+        writer = result.write.mode("overwrite")
+        (
+            writer.option("header", True).csv(str(args.output))
+            if args.format == "csv"
+            else writer.parquet(str(args.output))
+        )
+    except (BundleError, InputError) as e:
+        print(f"sensor-fault scoring: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
