@@ -2,13 +2,13 @@
 // headless Chromium on generated SECOM-shaped files. Prints one markdown table and writes bench/results/latest.{json,md}.
 // Flags: --sizes 1000,10000,100000  --runs N (default 3)  --skip-build
 // Every figure is the median over the runs. Nothing here asserts timings.
-import { spawn, execSync } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { previewServer } from '../scripts/preview-server.mjs';
 import { generate } from './generate.mjs';
 import { ortNodeInference } from './ort-node.mjs';
 
@@ -37,37 +37,6 @@ const median = (xs) => {
   const m = v.length >> 1;
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** `vite preview` of a build directory under a sub-path (answering like GitHub Pages: see vite.config.ts). */
-async function serve(outDir, base) {
-  const port = await freePort();
-  const vite = `${rootDir}node_modules/vite/bin/vite.js`;
-  const child = spawn(process.execPath, [vite, 'preview', '--outDir', outDir, '--base', base, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}${base}`;
-  let exit = null;
-  child.once('exit', (code) => (exit = code));
-  // Ready once it answers 200 at the base URL.
-  for (let i = 0; !(await fetch(url).then((r) => r.ok, () => false)); i++) {
-    if (exit !== null) throw new Error(`vite preview exited ${exit}`);
-    if (i === 300) {
-      child.kill();
-      throw new Error(`vite preview did not answer at ${url}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { url, child };
-}
 
 /** Renderer processes of a launched browser, from CDP SystemInfo.getProcessInfo (the page and its dedicated worker share one). */
 async function rendererPids(browser) {
@@ -345,8 +314,8 @@ async function main() {
     execSync('npx vite build', { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] });
     execSync('npx vite build -c bench/vite.bench.config.ts', { cwd: rootDir, stdio: ['ignore', 'ignore', 'inherit'] });
   }
-  const app = await serve('dist', APP_BASE);
-  const bench = await serve('bench/dist', BENCH_BASE);
+  const app = await previewServer('dist', APP_BASE);
+  const bench = await previewServer('bench/dist', BENCH_BASE);
   let chromiumVersion = '';
   try {
     const { browser } = await launch();
