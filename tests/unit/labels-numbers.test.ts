@@ -103,6 +103,13 @@ describe('label codings', () => {
     expect(unwrap(await engine.window(ALL_ROWS)).rows[0]?.name).toMatch(/^[AB]$/);
   });
 
+  test('a label column with only missing labels asks nothing: every label is unknown', async () => {
+    const text = readFileSync(path(bad('labels-class-ab.csv')), 'utf8').replace(/,[AB]\n/g, ',NA\n');
+    const loaded = await load(fileFromText(text));
+    expect(loaded.summary.label).toMatchObject({ coding: 'declared', values: [], fails: 0, passes: 0, unknown: 12 });
+    expect(loaded.results?.evaluation).toBeNull();
+  });
+
   test('a sensor column cannot take a role; a failed reload keeps the loaded file', async () => {
     const file = fileFromDisk(bad('labels-class-ab.csv'));
     await load(file, { failValue: 'B' });

@@ -169,6 +169,8 @@ function numberFormatFor(sample: string[][], map: ColumnMapping, choices: LoadCh
 function labelCoding(map: ColumnMapping, built: BuiltRows, choices: LoadChoices, model: Model): LabelCoding {
   if (map.labelColumn === null) return 'declared';
   if (choices.failValue !== undefined) return 'chosen';
+  // Only missing labels: nothing to misread, and no value to ask about.
+  if (built.labelValues.length === 0) return 'declared';
   const read = makeLabelReader(model.json.label.fail_values, model.json.label.pass_values);
   return !built.moreLabelValues && isUnambiguousCoding(built.labelValues.map((v) => v.value), read) ? 'declared' : 'unresolved';
 }
