@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,22 +16,35 @@ FLOAT32_MAX = 3.4028234663852886e38
 # The JS engine trims these around a reading: space, TAB, LF, CR, NO-BREAK SPACE, BOM.
 _WHITESPACE = " \t\n\r\u00a0\ufeff"
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+,?\d*|,\d+)(?:[eE][+-]?\d+)?")
+# With a decimal comma, a point only between groups of three digits, as a thousands separator: "2.968" = 2968.
+_DECIMAL_COMMA = re.compile(r"[+-]?(?:(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?")
 _MISSING = {"", "na", "n/a", "nan", "null", "none", "-"}
 
 
 def reading(raw: str | None, decimal_comma: bool = False) -> float:
-    """The reading a cell holds, or NaN when it holds none (empty, a missing marker, text, not finite)."""
+    """The reading a cell holds in the file's number format, or NaN when it holds none (empty, a missing
+    marker, text, not finite)."""
     if raw is None:
         return math.nan
     text = raw.strip(_WHITESPACE)
-    if _DECIMAL.fullmatch(text):
-        return _finite(float(text))
-    if text.lower() in _MISSING:
+    if decimal_comma:
+        if _DECIMAL_COMMA.fullmatch(text):
+            return _finite(float(text.replace(".", "").replace(",", ".", 1)))
         return math.nan
-    if decimal_comma and _DECIMAL_COMMA.fullmatch(text):
-        return _finite(float(text.replace(",", ".", 1)))
-    return math.nan
+    return _finite(float(text)) if _DECIMAL.fullmatch(text) else math.nan
+
+
+def detect_number_format(cells: Iterable[str]) -> bool:
+    """Whether a file's sensor cells are written with a decimal comma, as the page decides it from the first
+    rows: when more cells are numbers only with a comma than only with a point."""
+    comma_only = point_only = 0
+    for raw in cells:
+        as_point, as_comma = reading(raw, False), reading(raw, True)
+        if not math.isnan(as_comma) and math.isnan(as_point):
+            comma_only += 1
+        elif not math.isnan(as_point) and math.isnan(as_comma):
+            point_only += 1
+    return comma_only > point_only
 
 
 def _finite(v: float) -> float:
@@ -44,12 +58,13 @@ def readings(cells: Any, decimal_comma: bool = False) -> np.ndarray:
     import pyarrow.compute as pc
 
     # from_pandas: a pandas column's NA (and NaN) is a null, i.e. no cell.
+    # from_pandas: a pandas column's NA (and NaN) is a null, i.e. no cell.
     text = pc.utf8_trim(pa.array(cells, type=pa.string(), from_pandas=True), characters=_WHITESPACE)
-    values = _parse_where(text, _DECIMAL.pattern)
     if decimal_comma:
-        pointed = pc.replace_substring(text, ",", ".", max_replacements=1)
-        comma = _parse_where(pointed, _DECIMAL_COMMA.pattern, text)
-        values = np.where(np.isnan(values), comma, values)
+        pointed = pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".", max_replacements=1)
+        values = _parse_where(pointed, _DECIMAL_COMMA.pattern, text)
+    else:
+        values = _parse_where(text, _DECIMAL.pattern)
     values[~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)] = np.nan
     return values
 

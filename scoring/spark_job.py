@@ -23,7 +23,7 @@ import pandas as pd
 
 from .bundle import Bundle, BundleError, load_bundle
 from .frame import Scorer, score_frame
-from .rules import ColumnMap, map_columns, sniff_delimiter
+from .rules import ColumnMap, detect_number_format, map_columns, sniff_delimiter
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -51,6 +51,29 @@ class CsvGroup:
     header: list[str]
     delimiter: str
     files: list[str]
+
+
+# The page decides a file's number format from its first rows' sensor cells.
+NUMBER_FORMAT_SAMPLE_ROWS = 100
+
+
+def _sample_rows(path: Path, delimiter: str) -> list[list[str]]:
+    """The first data rows of a CSV file (after its header), split as fields."""
+    import csv
+    import itertools
+
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        rows = (r for r in csv.reader(f, delimiter=delimiter) if any(c.strip(" ") for c in r))
+        return list(itertools.islice(rows, 1, NUMBER_FORMAT_SAMPLE_ROWS + 1))
+
+
+def decimal_comma_for(path: Path, delimiter: str, columns: ColumnMap, number_format: str) -> bool:
+    """The number format: the user's, else detected as the page detects it."""
+    if number_format != "auto":
+        return number_format == "comma"
+    features = [i for i, f in enumerate(columns.feature_of_column) if f >= 0]
+    cells = (row[i] for row in _sample_rows(path, delimiter) for i in features if i < len(row))
+    return detect_number_format(cells)
 
 
 def _header_line(path: Path) -> str:
@@ -110,7 +133,9 @@ def _check_mapping(columns: ColumnMap, where: str) -> None:
         )
 
 
-def score_csv(spark: SparkSession, files: list[Path], bundle: Bundle, threshold: float) -> DataFrame:
+def score_csv(
+    spark: SparkSession, files: list[Path], bundle: Bundle, threshold: float, number_format: str = "auto"
+) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
@@ -129,7 +154,8 @@ def score_csv(spark: SparkSession, files: list[Path], bundle: Bundle, threshold:
             .csv(group.files)
             .withColumn("__source_file", F.input_file_name())
         )
-        run = _score_partitions(str(bundle.directory), columns, threshold, group.delimiter == ";")
+        decimal_comma = decimal_comma_for(Path(group.files[0]), group.delimiter, columns, number_format)
+        run = _score_partitions(str(bundle.directory), columns, threshold, decimal_comma)
         frames.append(raw.mapInPandas(run, OUTPUT_SCHEMA))
     return _union(frames)
 
@@ -163,14 +189,21 @@ def spark_session(master: str | None) -> SparkSession:
 
 
 def score(
-    spark: SparkSession, input_path: Path, bundle_dir: Path, fmt: str, threshold: float | None = None
+    spark: SparkSession,
+    input_path: Path,
+    bundle_dir: Path,
+    fmt: str,
+    threshold: float | None = None,
+    number_format: str = "auto",
 ) -> DataFrame:
     bundle = load_bundle(bundle_dir.resolve())
     t = bundle.threshold if threshold is None else threshold
     if not 0 <= t <= 1:
         raise InputError(f"Threshold {t} is not in [0, 1].")
     files = input_files(input_path, fmt)
-    return score_csv(spark, files, bundle, t) if fmt == "csv" else score_parquet(spark, files, bundle, t)
+    if fmt == "parquet":
+        return score_parquet(spark, files, bundle, t)
+    return score_csv(spark, files, bundle, t, number_format)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,10 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="output format")
     ap.add_argument("--threshold", type=float, default=None, help="default: the bundle's threshold")
     ap.add_argument("--master", default=None, help="e.g. local[2]; default: what spark-submit gives")
+    ap.add_argument(
+        "--number-format",
+        choices=("auto", "point", "comma"),
+        default="auto",
+        help="CSV readings' decimal mark; auto: detected from each file's first rows, as the page does",
+    )
     args = ap.parse_args(argv)
     try:
         spark = spark_session(args.master)
-        result = score(spark, args.input, args.model, args.input_format, args.threshold)
+        result = score(spark, args.input, args.model, args.input_format, args.threshold, args.number_format)
         writer = result.write.mode("overwrite")
         (
             writer.option("header", True).csv(str(args.output))

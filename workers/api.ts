@@ -89,13 +89,46 @@ export interface MappingReport {
   needsConsent: boolean;
 }
 
+/**
+ * How the label values are read: 'declared' when they can only mean one thing (Good/Bad, Pass/Fail, the model's
+ * -1/1); 'chosen' when the user said which value means fail; 'unresolved' while the coding could be read either
+ * way (0/1, 1/2, yes/no, A/B…): then no label is used and no comparison is shown until the user chooses.
+ */
+export type LabelCoding = 'declared' | 'chosen' | 'unresolved';
+
+export interface LabelValueCount {
+  /** The value as first written in the file (trimmed). */
+  value: string;
+  rows: number;
+}
+
 export interface LabelReport {
   column: number;
   header: string;
+  coding: LabelCoding;
+  /** The value the user chose as fail ('chosen' only). */
+  failValue: string | null;
+  /** The distinct non-missing values, most frequent first (at most MAX_LABEL_VALUES); `moreValues` when cut. */
+  values: LabelValueCount[];
+  moreValues: boolean;
   fails: number;
   passes: number;
-  /** Cells that are neither a fail nor a pass value (counted, not guessed). */
+  /** Cells that are neither a fail nor a pass value (counted, not guessed); every labelled row while 'unresolved'. */
   unknown: number;
+}
+
+/** Decimal point (3.14) or decimal comma (3,14, where a point between digit groups separates thousands: 1.234,5). */
+export type NumberFormat = 'point' | 'comma';
+
+/** What the user decided for a file; each absent field is detected. A change reloads the same file with them. */
+export interface LoadChoices {
+  numberFormat?: NumberFormat;
+  /** The column naming the wafers, or null for none. */
+  idColumn?: number | null;
+  /** The label column, or null for none. */
+  labelColumn?: number | null;
+  /** The label value that means fail (every other value means pass). */
+  failValue?: string;
 }
 
 export interface LoadSummary {
@@ -108,6 +141,9 @@ export interface LoadSummary {
   lineEnding: '\n' | '\r\n' | '\r';
   /** Column used to name rows, if any. */
   idColumn: number | null;
+  /** How the readings' numbers were read; `numberFormatChosen` when the user chose it, else it was detected. */
+  numberFormat: NumberFormat;
+  numberFormatChosen: boolean;
   mapping: MappingReport;
   label: LabelReport | null;
   /** Non-numeric cells in feature columns: total count and the first examples (≤ 200). */
@@ -248,9 +284,10 @@ export interface EngineApi {
   init(urls: ModelUrls): Promise<Result<ModelJson>>;
   /**
    * Stream-parse the file; scores rows while parsing when the mapping is complete (then `results` is counted at
-   * `threshold`). Replaces any loaded file only on success.
+   * `threshold`). Replaces any loaded file only on success. `choices` override what is detected (number format,
+   * id and label columns, label coding).
    */
-  load(file: File, threshold: number, onProgress?: ProgressCallback): Promise<Result<LoadResult>>;
+  load(file: File, threshold: number, onProgress?: ProgressCallback, choices?: LoadChoices): Promise<Result<LoadResult>>;
   /** Stop the running load/predict/export; its promise resolves with code 'cancelled'. */
   cancel(): Promise<void>;
   /** Score every row (once; again only after the file changes) and count the results at options.threshold. */

@@ -11,6 +11,7 @@ import type {
   EngineApi,
   EngineError,
   ExportResult,
+  LoadChoices,
   LoadSummary,
   ModelJson,
   ModelUrls,
@@ -77,6 +78,8 @@ export class AppState {
   file = $state.raw<File | null>(null);
   summary = $state.raw<LoadSummary | null>(null);
   results = $state.raw<ResultsSummary | null>(null);
+  /** What the user decided for this file (number format, id/label columns, label coding); kept over reloads. */
+  choices = $state.raw<LoadChoices>({});
   /** The user ticked "predict anyway" for missing/duplicated sensor columns. */
   consent = $state(false);
 
@@ -160,21 +163,41 @@ export class AppState {
     if (!(await this.ready)) return;
     const file = this.file;
     if (!file) return;
-    if (!(await this.loadFile(file, { keepEdits: true }))) return;
+    const edits = await this.reloadKeepingEdits(file, this.choices);
+    if (edits === null) return;
+    this.info =
+      edits > 0
+        ? `Engine restarted: ${file.name} reloaded and your ${edits === 1 ? 'edit' : `${edits} edits`} re-applied.`
+        : `Engine restarted: ${file.name} reloaded.`;
+  }
+
+  /**
+   * Read the same file again with changed choices (number format, id/label column, which label value means fail);
+   * the user's edits are re-applied. On failure the file stays as it was, with the previous choices.
+   */
+  async changeChoices(change: LoadChoices): Promise<void> {
+    const file = this.file;
+    if (!file || this.busy) return;
+    const choices = { ...this.choices, ...change };
+    // Another label column has another coding.
+    if (change.labelColumn !== undefined) delete choices.failValue;
+    await this.reloadKeepingEdits(file, choices);
+  }
+
+  /** Load the file again (with the current choices) and re-apply the edits in one batch; the edits applied, or null on failure. */
+  private async reloadKeepingEdits(file: File, choices: LoadChoices): Promise<number | null> {
+    if (!(await this.loadFile(file, { keepEdits: true, choices }))) return null;
     const edits = [...this.edits.values()];
     if (edits.length > 0) {
       const replayed = await this.engine().setCells(edits, this.threshold);
       if (!replayed.ok) {
         this.fail(replayed.error);
-        return;
+        return null;
       }
       this.takeState(replayed.value);
     }
-    this.info =
-      edits.length > 0
-        ? `Engine restarted: ${file.name} reloaded and your ${edits.length === 1 ? 'edit' : `${edits.length} edits`} re-applied.`
-        : `Engine restarted: ${file.name} reloaded.`;
     if (this.results === null && this.consent) await this.predict();
+    return edits.length;
   }
 
   private engine(): Bridge {
@@ -243,8 +266,11 @@ export class AppState {
     await this.loadFile(sample, { keepEdits: false });
   }
 
-  /** Load a file; the previous data stays on screen unless this one loads successfully. */
-  async loadFile(file: File, options: { keepEdits: boolean; keepInfo?: boolean }): Promise<boolean> {
+  /**
+   * Load a file; the previous data stays on screen unless this one loads successfully. A new file starts with no
+   * choices; a reload (keepEdits) keeps the current ones unless given others.
+   */
+  async loadFile(file: File, options: { keepEdits: boolean; keepInfo?: boolean; choices?: LoadChoices }): Promise<boolean> {
     if (this.busy) {
       this.error = 'Please wait for (or cancel) the current operation before giving another file.';
       return false;
@@ -259,7 +285,8 @@ export class AppState {
     }
     // A new file starts at the model's threshold; a reload (engine restart) keeps the user's.
     const threshold = !options.keepEdits && this.model ? this.model.threshold.value : this.threshold;
-    const result = await this.engine().load(file, threshold, onProgress);
+    const choices = options.choices ?? (options.keepEdits ? this.choices : {});
+    const result = await this.engine().load(file, threshold, onProgress, choices);
     this.busy = null;
     if (!result.ok) {
       if (result.error.code === 'cancelled') {
@@ -272,6 +299,7 @@ export class AppState {
     }
     this.threshold = threshold;
     this.file = file;
+    this.choices = choices;
     this.summary = result.value.summary;
     this.lastExport = null;
     if (!options.keepEdits) {

@@ -3,7 +3,7 @@
  * plain `Result` error, so no call from the UI can hang forever after the worker crashes.
  */
 import { wrap, proxy, releaseProxy, type Remote } from 'comlink';
-import type { CellEdit, EngineApi, ExportOptions, ModelUrls, PredictOptions, Progress, Result, WindowRequest } from '../../workers/api';
+import type { CellEdit, EngineApi, ExportOptions, LoadChoices, ModelUrls, PredictOptions, Progress, Result, WindowRequest } from '../../workers/api';
 import { startBlobWorker } from '../../workers/blob-worker';
 import engineWorkerUrl from '../../workers/engine.worker.ts?worker&url';
 import type { Bridge } from './app.svelte';
@@ -108,8 +108,8 @@ export class EngineBridge implements Bridge {
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     this.heartbeat = null;
   }
-  load(file: File, threshold: number, onProgress: (p: Progress) => void) {
-    return this.call((api) => api.load(file, threshold, proxy(onProgress)));
+  load(file: File, threshold: number, onProgress: (p: Progress) => void, choices: LoadChoices = {}) {
+    return this.call((api) => api.load(file, threshold, proxy(onProgress), choices));
   }
   predict(options: PredictOptions, onProgress: (p: Progress) => void) {
     return this.call((api) => api.predict(options, proxy(onProgress)));

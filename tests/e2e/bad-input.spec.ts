@@ -201,7 +201,7 @@ test('decimal-comma.csv: ; and decimal commas give the sample’s probabilities,
   await openApp(page);
   await pickFile(page, 'decimal-comma.csv', bad('decimal-comma.csv'));
   await expect(text(page, 'notice')).toHaveText(
-    '5,036 readings use a decimal comma (e.g. 3,14) and were read with a decimal point (3.14); the file is semicolon-separated.',
+    'Numbers are read with a decimal comma (detected from the file): 3,14 is 3.14. 5,036 readings have a decimal comma. If that is wrong, change “Numbers” under Columns.',
   );
   await expect(page.getByTestId('columns-report')).toContainText('semicolon-separated');
   await expect(page.getByTestId('cell-issues-message')).toHaveCount(0);

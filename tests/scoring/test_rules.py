@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scoring.bundle import BundleError, load_bundle
-from scoring.rules import map_columns, reading, readings, sniff_delimiter
+from scoring.rules import detect_number_format, map_columns, reading, readings, sniff_delimiter
 
 
 def vectors(repo: Path) -> dict:
@@ -77,3 +77,11 @@ def test_a_bundle_whose_onnx_differs_from_model_json_is_refused(repo: Path, tmp_
         load_bundle(tmp_path)
     with pytest.raises(BundleError, match=r"No model\.json"):
         load_bundle(tmp_path / "nowhere")
+
+
+def test_number_format_is_detected_as_the_page_detects_it() -> None:
+    # More cells readable only with a comma than only with a point: a decimal comma.
+    assert detect_number_format(["0,5", "1,25", "3.5"]) is True
+    assert detect_number_format(["0.5", "1.5e-3", "1,5"]) is False
+    # Cells readable both ways ("2.968", "12") decide nothing: the decimal point stays.
+    assert detect_number_format(["2.968", "12", ""]) is False

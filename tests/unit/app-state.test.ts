@@ -4,7 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import type { CellEdit, Progress, WindowRequest } from '../../workers/api';
+import type { CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
 import { AppState, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
 import type { Engine } from '../../workers/engine/engine';
 import { fileFromDisk, fileFromText, modelJson, path, readyEngine, SAMPLE } from './helpers';
@@ -21,7 +21,7 @@ class RecordingBridge implements Bridge {
     return result;
   }
   init = (urls: Parameters<Engine['init']>[0]) => this.note('init', this.engine.init(urls));
-  load = (file: File, threshold: number, onProgress?: (p: Progress) => void) => this.note('load', this.engine.load(file, threshold, onProgress));
+  load = (file: File, threshold: number, onProgress?: (p: Progress) => void, choices?: LoadChoices) => this.note('load', this.engine.load(file, threshold, onProgress, choices));
   predict = (options: Parameters<Engine['predict']>[0], onProgress?: (p: Progress) => void) => this.note('predict', this.engine.predict(options, onProgress));
   summarize = (threshold: number) => this.note('summarize', this.engine.summarize(threshold));
   window = (request: WindowRequest) => this.note('window', this.engine.window(request));
@@ -187,5 +187,47 @@ describe('the UI state over the engine', () => {
     expect(saved).toHaveLength(1);
     expect(saved[0]!.fileName).toBe('wafer_23012020_041211_flagged.csv');
     expect(app.lastExport).toMatchObject({ rows: app.results?.flagged, onlyFlagged: true });
+  });
+
+  test('a label coding, role or number format choice reloads the same file with the edits and is kept by a restart; a new file starts fresh', async () => {
+    const { app, bridges } = await startedApp();
+    const file = fileFromDisk('tests/fixtures/bad/labels-class-ab.csv');
+    expect(await app.loadFile(file, { keepEdits: false })).toBe(true);
+    expect(app.summary?.label?.coding).toBe('unresolved');
+    expect(app.results?.evaluation).toBeNull();
+    await app.setCell(0, 60, '1e9');
+    const edited = await app.window(FIRST_ROWS);
+
+    await app.changeChoices({ failValue: 'B' });
+    expect(app.choices).toEqual({ failValue: 'B' });
+    expect(app.summary?.label).toMatchObject({ coding: 'chosen', failValue: 'B' });
+    expect(app.results?.evaluation).not.toBeNull();
+    expect(bridges[0]!.calls.slice(-2)).toEqual(['load', 'setCells']);
+    const reloaded = await app.window(FIRST_ROWS);
+    expect(reloaded.ok && edited.ok && reloaded.value.rows).toEqual(edited.ok && edited.value.rows);
+    expect(app.editCount).toBe(1);
+
+    // Another label column drops the coding chosen for the previous one.
+    await app.changeChoices({ labelColumn: null, numberFormat: 'comma' });
+    expect(app.choices).toEqual({ labelColumn: null, numberFormat: 'comma' });
+    expect(app.summary).toMatchObject({ label: null, numberFormat: 'comma', numberFormatChosen: true });
+
+    await app.restartEngine();
+    expect(app.summary).toMatchObject({ label: null, numberFormat: 'comma' });
+    expect(app.editCount).toBe(1);
+
+    await app.loadSample();
+    expect(app.choices).toEqual({});
+    expect(app.summary).toMatchObject({ numberFormat: 'point', numberFormatChosen: false, label: { coding: 'declared' } });
+  });
+
+  test('a choice the engine refuses keeps the file and the previous choices, with the message', async () => {
+    const { app } = await startedApp();
+    await app.loadFile(fileFromDisk('tests/fixtures/bad/labels-class-ab.csv'), { keepEdits: false });
+    await app.changeChoices({ failValue: 'B' });
+    await app.changeChoices({ idColumn: 3 });
+    expect(app.error).toBe('“labels-class-ab.csv” could not be loaded. Column “Sensor-3” holds sensor readings; it cannot be the id column.');
+    expect(app.choices).toEqual({ failValue: 'B' });
+    expect(app.summary?.label).toMatchObject({ coding: 'chosen' });
   });
 });

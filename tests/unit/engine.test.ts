@@ -193,13 +193,16 @@ describe('bad-input corpus loads with specific reports', () => {
     expect(s.notices).toEqual([]);
   });
 
-  test('semicolon + decimal comma: read as points, with a notice, same probabilities', async () => {
+  test('semicolon + decimal comma: detected, read as points, with a notice, same probabilities', async () => {
     await loadOk(engine, fileFromDisk(SAMPLE));
     const base = unwrap(await engine.window({ start: 0, count: 12, colStart: 0, colCount: 1, order: 'file' }));
     const s = await loadOk(engine, fileFromDisk('tests/fixtures/bad/decimal-comma.csv'));
     expect(s.delimiter).toBe(';');
     expect(s.cellIssueCount).toBe(0);
-    expect(s.notices).toEqual(['5,036 readings use a decimal comma (e.g. 3,14) and were read with a decimal point (3.14); the file is semicolon-separated.']);
+    expect(s).toMatchObject({ numberFormat: 'comma', numberFormatChosen: false });
+    expect(s.notices).toEqual([
+      'Numbers are read with a decimal comma (detected from the file): 3,14 is 3.14. 5,036 readings have a decimal comma. If that is wrong, change “Numbers” under Columns.',
+    ]);
     const w = unwrap(await engine.window({ start: 0, count: 12, colStart: 0, colCount: 1, order: 'file' }));
     w.rows.forEach((row, i) => expect(row.probability).toBe(base.rows[i]!.probability));
   });
@@ -221,7 +224,21 @@ describe('sample: summary, window, setCell', () => {
     const s = loaded.summary;
     expect(s).toMatchObject({ fileName: 'wafer_23012020_041211.csv', rows: 100, delimiter: ',', hasBom: false, lineEnding: '\n', idColumn: 0 });
     expect(loaded.results?.scored).toBe(100);
-    expect(s.label).toEqual({ column: 591, header: 'Good/Bad', fails: 6, passes: 94, unknown: 0 });
+    expect(s.label).toEqual({
+      column: 591,
+      header: 'Good/Bad',
+      coding: 'declared',
+      failValue: null,
+      values: [
+        { value: '-1', rows: 94 },
+        { value: '1', rows: 6 },
+      ],
+      moreValues: false,
+      fails: 6,
+      passes: 94,
+      unknown: 0,
+    });
+    expect(s).toMatchObject({ numberFormat: 'point', numberFormatChosen: false, notices: [] });
     // Every empty sensor cell in the file is a missing reading.
     const empties = sampleLines.slice(1).reduce((acc, l) => acc + l.split(',').slice(1, 591).filter((v) => v === '').length, 0);
     expect(s.missingCells).toBe(empties);

@@ -217,18 +217,18 @@ async function exportText(engine: Engine): Promise<string> {
 }
 
 /** A written record as the export must give it back: every byte as written, ' inserted before formula-like values. */
-function bytesAfterExport(fields: string[], ncol: number, d: Doc, decimalComma: boolean): string {
+function bytesAfterExport(fields: string[], ncol: number, d: Doc): string {
   const raw = fields.map((f) => {
     const q = quote(f, d.delimiter, d.quoteAll);
-    if (!isFormulaLike(f, decimalComma)) return q;
+    if (!isFormulaLike(f)) return q;
     return q.startsWith('"') ? `"'${q.slice(1)}` : `'${q}`;
   });
   return raw.join(d.delimiter) + d.delimiter.repeat(Math.max(0, ncol - fields.length));
 }
 
 /** What an exported cell must be: the original, or the original with the OWASP ' prefix when formula-like. */
-function expectCell(got: string | undefined, original: string, decimalComma: boolean, where: string): void {
-  const expected = isFormulaLike(original, decimalComma) ? `'${original}` : original;
+function expectCell(got: string | undefined, original: string, where: string): void {
+  const expected = isFormulaLike(original) ? `'${original}` : original;
   expect(got, where).toBe(expected);
 }
 
@@ -259,7 +259,6 @@ test(`fuzz: well-formed hostile CSV — Results only; export keeps every cell, e
       }
       expect(s.rows).toBe(rows.length);
       expect(s.hasBom).toBe(d.bom);
-      const decimalComma = d.delimiter === ';';
 
       if (s.mapping.needsConsent) {
         const refused = await call('predict', () => engine.predict({ acceptMappingIssues: false, threshold: THRESHOLD }));
@@ -275,19 +274,19 @@ test(`fuzz: well-formed hostile CSV — Results only; export keeps every cell, e
       expect(text.startsWith('\uFEFF')).toBe(d.bom);
       const out = read(text.replace(/^\uFEFF/, ''), d.delimiter);
       expect(out).toHaveLength(rows.length + 1);
-      header!.fields.forEach((h, c) => expectCell(out[0]!.fields[c], h, decimalComma, `header ${c}`));
+      header!.fields.forEach((h, c) => expectCell(out[0]!.fields[c], h, `header ${c}`));
       expect(out[0]!.fields.slice(ncol).map((h) => h.replace(/_\d+$/, ''))).toEqual(['fault_probability', 'prediction']);
       rows.forEach((row, r) => {
         const got = out[r + 1]!.fields;
         expect(got.length, `row ${r} width`).toBe(Math.max(row.fields.length, ncol) + 2);
-        row.fields.forEach((f, c) => expectCell(got[c], f, decimalComma, `row ${r} col ${c}`));
+        row.fields.forEach((f, c) => expectCell(got[c], f, `row ${r} col ${c}`));
         for (let c = row.fields.length; c < ncol; c++) expect(got[c]).toBe('');
         const p = got.at(-2)!;
         expect(p === '' || (Number(p) >= 0 && Number(p) <= 1)).toBe(true);
         expect(got.at(-1)).toMatch(p === '' ? /^$/ : /^(Fault|OK)$/);
-        expect(out[r + 1]!.raw.startsWith(`${bytesAfterExport(row.fields, ncol, d, decimalComma)}${d.delimiter}`), `row ${r} keeps its bytes`).toBe(true);
+        expect(out[r + 1]!.raw.startsWith(`${bytesAfterExport(row.fields, ncol, d)}${d.delimiter}`), `row ${r} keeps its bytes`).toBe(true);
       });
-      expect(out[0]!.raw.startsWith(`${bytesAfterExport(header!.fields, ncol, d, decimalComma)}${d.delimiter}`), 'header keeps its bytes').toBe(true);
+      expect(out[0]!.raw.startsWith(`${bytesAfterExport(header!.fields, ncol, d)}${d.delimiter}`), 'header keeps its bytes').toBe(true);
 
       // Edits through setCell appear in the export (neutralized when formula-like); the other cells do not change.
       if (rows.length === 0) return;
@@ -305,13 +304,13 @@ test(`fuzz: well-formed hostile CSV — Results only; export keeps every cell, e
       rows.forEach((row, r) => {
         // Unedited fields keep their bytes even in an edited row.
         if (![...edits.values()].some((e) => e.row === r)) {
-          expect(edited[r + 1]!.raw.startsWith(`${bytesAfterExport(row.fields, ncol, d, decimalComma)}${d.delimiter}`)).toBe(true);
+          expect(edited[r + 1]!.raw.startsWith(`${bytesAfterExport(row.fields, ncol, d)}${d.delimiter}`)).toBe(true);
         }
         const got = edited[r + 1]!.fields;
         const width = Math.max(row.fields.length, ncol);
         for (let c = 0; c < width; c++) {
           const e = edits.get(`${r}:${c}`);
-          expectCell(got[c], e ? e.text : (row.fields[c] ?? ''), decimalComma, `edited export row ${r} col ${c}`);
+          expectCell(got[c], e ? e.text : (row.fields[c] ?? ''), `edited export row ${r} col ${c}`);
         }
       });
       // Undo: setting the original text back removes the edit.

@@ -1,5 +1,5 @@
 /** Header → model feature mapping (names + aliases), id and label detection, missing/duplicate reports. */
-import type { ColumnInfo, MappingReport } from '../api';
+import type { ColumnInfo, LoadChoices, MappingReport } from '../api';
 import type { ModelJson } from '../model-json';
 import { fail } from './errors';
 
@@ -51,12 +51,37 @@ export function describeMissing(features: string[], missingIdx: number[]): strin
   return `${shown} missing (${n} ${n === 1 ? 'column' : 'columns'})`;
 }
 
+/**
+ * The user's picks of the id and label columns (null for none) replace the detected ones: only a column that feeds
+ * no sensor, and not the one holding the other role after the picks.
+ */
+function assignRoles(columns: ColumnInfo[], detected: { id: number | null; label: number | null }, choices: LoadChoices): { id: number | null; label: number | null } {
+  const roles = { ...detected };
+  const picks = (['id', 'label'] as const).filter((role) => choices[role === 'id' ? 'idColumn' : 'labelColumn'] !== undefined);
+  for (const role of picks) {
+    const current = roles[role];
+    if (current !== null) (columns[current] as ColumnInfo).role = 'other';
+    roles[role] = null;
+  }
+  for (const role of picks) {
+    const chosen = choices[role === 'id' ? 'idColumn' : 'labelColumn'] ?? null;
+    if (chosen === null) continue;
+    const col = Number.isInteger(chosen) ? columns[chosen] : undefined;
+    if (!col) return fail('bad-request', `Column ${String(chosen)} does not exist in this file.`);
+    if (col.role === 'feature') fail('bad-request', `Column “${col.header}” holds sensor readings; it cannot be the ${role} column.`);
+    if (col.role !== 'other') fail('bad-request', `Column “${col.header}” is already the ${col.role} column.`);
+    col.role = role;
+    roles[role] = chosen;
+  }
+  return roles;
+}
+
 function isNumberText(h: string): boolean {
   const t = h.trim();
   return t !== '' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t);
 }
 
-export function mapColumns(header: string[], model: ModelJson): ColumnMapping {
+export function mapColumns(header: string[], model: ModelJson, choices: LoadChoices = {}): ColumnMapping {
   const lookup = new Map<string, number>();
   model.features.forEach((f, i) => {
     if (!lookup.has(norm(f))) lookup.set(norm(f), i);
@@ -113,6 +138,8 @@ export function mapColumns(header: string[], model: ModelJson): ColumnMapping {
     const col = columns[unnamed];
     if (col) col.role = 'id';
   }
+
+  ({ id: idColumn, label: labelColumn } = assignRoles(columns, { id: idColumn, label: labelColumn }, choices));
 
   const mappedCount = model.features.reduce((acc, _f, i) => acc + (firstColumnOf[i] !== -1 ? 1 : 0), 0);
   if (mappedCount === 0) {

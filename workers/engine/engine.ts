@@ -10,6 +10,7 @@ import type {
   ExportOptions,
   ExportResult,
   GridWindow,
+  LoadChoices,
   LoadResult,
   ModelUrls,
   PredictOptions,
@@ -45,6 +46,12 @@ const ORDERS = new Set(['file', 'probability-desc', 'probability-asc']);
 
 function checkThreshold(threshold: number): void {
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) fail('bad-request', `Threshold ${String(threshold)} is not in [0, 1].`);
+}
+
+function checkChoices(c: LoadChoices): void {
+  if (typeof c !== 'object' || c === null) fail('bad-request', 'load(): choices must be an object.');
+  if (c.numberFormat !== undefined && c.numberFormat !== 'point' && c.numberFormat !== 'comma') fail('bad-request', `load(): unknown number format ${String(c.numberFormat)}.`);
+  if (c.failValue !== undefined && (typeof c.failValue !== 'string' || c.failValue.trim() === '')) fail('bad-request', 'load(): failValue must be a label value.');
 }
 
 function checkWindowRequest(req: WindowRequest): void {
@@ -138,13 +145,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return guarded(async () => createModel(typeof modelJson === 'string' ? (JSON.parse(modelJson) as unknown) : modelJson, onnx));
     },
 
-    load(file: File, threshold: number, onProgress?: ProgressCallback): Promise<Result<LoadResult>> {
+    load(file: File, threshold: number, onProgress?: ProgressCallback, choices: LoadChoices = {}): Promise<Result<LoadResult>> {
       return guarded(async (token) => {
         const m = needModel();
         checkThreshold(threshold);
+        checkChoices(choices);
         if (!(file instanceof Blob)) fail('bad-request', 'load() needs a File.');
         const name = (file as Partial<File>).name ?? 'wafers.csv';
-        const next = await loadSession(file, m, { fileName: name, token, onProgress, sliceSize: options.sliceSize, pool: options.pool });
+        const next = await loadSession(file, m, { fileName: name, token, onProgress, sliceSize: options.sliceSize, pool: options.pool, choices });
         session = next; // swap in only on success
         version++;
         return { summary: next.summary, ...dataState(next, threshold) };

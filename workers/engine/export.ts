@@ -145,7 +145,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       const edit = edits?.get(c);
       if (edit !== undefined) {
         editedCells++;
-        const formula = isFormulaLike(edit, s.decimalComma);
+        const formula = isFormulaLike(edit);
         if (formula) neutralizedCells++;
         parts.push(quoteField(formula ? neutralize(edit) : edit, d));
         continue;
@@ -155,7 +155,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
         continue;
       }
       const text = raw.slice(spans[2 * c], spans[2 * c + 1]);
-      if (isFormulaLike(fields[c] as string, s.decimalComma)) {
+      if (isFormulaLike(fields[c] as string)) {
         neutralizedCells++;
         // Insert ' before the value, inside the quotes when the field is quoted.
         parts.push(text.charCodeAt(0) === QUOTE ? `"${neutralize(text.slice(1))}` : neutralize(text));
@@ -175,7 +175,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
     }
     for (let c = 0; c < outFields.length; c++) {
       const f = outFields[c] as string;
-      if (isFormulaLike(f, s.decimalComma)) {
+      if (isFormulaLike(f)) {
         outFields[c] = neutralize(f);
         neutralizedCells++;
       }
@@ -201,7 +201,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       const recordText = (): string => decodeUtf8(bytes.subarray(st, ce));
       if (!headerDone) {
         headerDone = true;
-        const hasFormula = s.header.some((h) => isFormulaLike(h, s.decimalComma));
+        const hasFormula = s.header.some((h) => isFormulaLike(h));
         if (hasFormula) sink.text(splice(recordText(), s.header, undefined));
         else sink.push(bytes.subarray(st, ce));
         sink.text(`${d}${quoteField(probName, d)}${d}${quoteField(predName, d)}`);

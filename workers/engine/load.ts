@@ -5,7 +5,7 @@
  * reads and splits the file and each slice's records go through `recordsToRows` (in the pool when there is one).
  * Results are taken in file order, and the engine swaps the session in only on success.
  */
-import type { LabelReport, LoadSummary, ProgressCallback } from '../api';
+import type { LabelCoding, LabelReport, LoadChoices, LoadSummary, NumberFormat, ProgressCallback } from '../api';
 import { mapColumns, type ColumnMapping } from './columns';
 import {
   countLineBreaks,
@@ -27,6 +27,7 @@ import type { RangeResult } from './ranges';
 import { recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 import type { Session } from './session';
 import { SessionBuilder, type BatchMeta, type BuiltRows } from './session-builder';
+import { detectNumberFormat, isUnambiguousCoding, makeChosenLabelReader, makeLabelReader, type LabelValue } from './validate';
 
 export interface LoadOptions {
   fileName: string;
@@ -35,6 +36,19 @@ export interface LoadOptions {
   sliceSize?: number | undefined;
   /** Parse workers; without one (or when they cannot start) every slice is converted in this thread. */
   pool?: ParsePool | undefined;
+  /** The user's choices for this file (number format, roles, label coding); the rest is detected. */
+  choices?: LoadChoices | undefined;
+}
+
+/** Data records read after the header to detect the number format (≈ 60 000 cells at 590 sensors). */
+const FORMAT_SAMPLE_RECORDS = 100;
+
+/** The number format used for a load, and what the detection saw. */
+export interface NumberFormatUse {
+  format: NumberFormat;
+  chosen: boolean;
+  /** The sample's only numbers with a point could each be read either way ("2.968"). */
+  undecided: boolean;
 }
 
 /**
@@ -58,6 +72,8 @@ interface HeaderRecord {
   dataLine: number;
   /** Mean bytes per record over the header and the records after it in the first slice (for the row estimate). */
   bytesPerRecord: number;
+  /** The fields of the first data records in that slice (at most FORMAT_SAMPLE_RECORDS), for the detection. */
+  sample: string[][];
 }
 
 /** What the range and slice loaders share for one load. */
@@ -90,7 +106,9 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   token.throwIfCancelled();
   if (headerRecord === null) fail('empty-file', 'The file is empty (it contains only blank lines).');
   const header = headerRecord.fields;
-  const map = mapColumns(header, model.json);
+  const choices = opts.choices ?? {};
+  const map = mapColumns(header, model.json, choices);
+  const numbers = numberFormatFor(headerRecord.sample, map, choices);
   const rows = new SessionBuilder({
     model,
     fileBytes: size,
@@ -99,7 +117,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     withIds: map.idColumn !== null,
     token,
   });
-  const job: LoadJob = { file, sniffed, cfg: rowsConfig(sniffed, header, map, model), sliceSize, token, onProgress: opts.onProgress, pool, rows };
+  const job: LoadJob = { file, sniffed, cfg: rowsConfig(sniffed, header, map, model, numbers.format, choices), sliceSize, token, onProgress: opts.onProgress, pool, rows };
 
   let rest: Position = { next: headerRecord.dataStart, line: headerRecord.dataLine };
   if (pool && rest.next < size) rest = await loadRanges(job, pool, rest);
@@ -107,6 +125,9 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   if (rows.rows === 0) fail('no-rows', `The file has a header row (${header.length} columns) but no data rows.`);
   const built = await rows.finish();
   token.throwIfCancelled();
+  const coding = labelCoding(map, built, choices, model);
+  // A coding that could be read either way gives no label at all until the user says which value means fail.
+  if (coding === 'unresolved') built.labels.fill(-1);
   return {
     file,
     fileName: opts.fileName,
@@ -130,15 +151,43 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     orderCache: new Map(),
     scoreIndex: null,
     decimalComma: job.cfg.decimalComma,
-    summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built),
+    readLabel: labelReaderFor(coding, choices, model),
+    summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built, numbers, coding, choices),
   };
 }
 
-function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Model): RowsConfig {
+/** The user's number format, else the one detected on the first records' sensor cells. */
+function numberFormatFor(sample: string[][], map: ColumnMapping, choices: LoadChoices): NumberFormatUse {
+  const cells = function* () {
+    for (const fields of sample) for (let c = 0; c < fields.length; c++) if ((map.featureOfColumn[c] ?? -1) >= 0) yield fields[c] as string;
+  };
+  const detected = detectNumberFormat(cells());
+  return choices.numberFormat ? { format: choices.numberFormat, chosen: true, undecided: detected.undecided } : { ...detected, chosen: false };
+}
+
+/** How the label column's values are read: the user's choice, else 'declared' only for a coding that cannot be misread. */
+function labelCoding(map: ColumnMapping, built: BuiltRows, choices: LoadChoices, model: Model): LabelCoding {
+  if (map.labelColumn === null) return 'declared';
+  if (choices.failValue !== undefined) return 'chosen';
+  // Only missing labels: nothing to misread, and no value to ask about.
+  if (built.labelValues.length === 0) return 'declared';
+  const read = makeLabelReader(model.json.label.fail_values, model.json.label.pass_values);
+  return !built.moreLabelValues && isUnambiguousCoding(built.labelValues.map((v) => v.value), read) ? 'declared' : 'unresolved';
+}
+
+/** The reader for label cells the user edits: the same coding as the load's. */
+function labelReaderFor(coding: LabelCoding, choices: LoadChoices, model: Model): (raw: string) => LabelValue {
+  if (coding === 'unresolved') return () => -1;
+  if (coding === 'chosen' && choices.failValue !== undefined) return makeChosenLabelReader(choices.failValue);
+  return makeLabelReader(model.json.label.fail_values, model.json.label.pass_values);
+}
+
+function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Model, format: NumberFormat, choices: LoadChoices): RowsConfig {
   return {
+    ...(choices.failValue !== undefined ? { chosenFailValue: choices.failValue } : {}),
     delimiter: sn.delimiter,
     lineEnding: sn.lineEnding,
-    decimalComma: sn.delimiter === ';',
+    decimalComma: format === 'comma',
     nFeatures: model.nFeatures,
     ncol: header.length,
     featureOfColumn: Array.from(map.featureOfColumn),
@@ -164,9 +213,19 @@ async function readHeader(file: Blob, sn: Sniffed, sliceSize: number): Promise<H
       dataStart: batch.offset + e,
       dataLine: (batch.lines[r] as number) + countLineBreaks(batch.bytes, s, e),
       bytesPerRecord: Math.max(1, ((batch.ends[k - 1] as number) - s) / (k - r)),
+      sample: sampleRecords(batch, r + 1, Math.min(k, r + 1 + FORMAT_SAMPLE_RECORDS), sn),
     };
   }
   return null;
+}
+
+/** The fields of records [from, to) for the number-format detection; none when they do not parse (the load then says why). */
+function sampleRecords(batch: SplitBatch, from: number, to: number, sn: Sniffed): string[][] {
+  try {
+    return parseBatchRecords(batch, from, to, sn.delimiter, sn.lineEnding);
+  } catch {
+    return [];
+  }
 }
 
 /** After each slice or range: score what is ready, report progress, let cancel() in. */
@@ -284,20 +343,32 @@ function convertSlice(batch: SplitBatch, cfg: RowsConfig, pool: ParsePool | null
  * The load's report. Only what no other field carries goes into `notices`: row shapes, cell issues, formula-like
  * cells and the column mapping have their own fields, and the UI words them from there (nothing is said twice).
  */
-export function buildLoadSummary(fileName: string, bytes: number, sn: Sniffed, header: string[], map: ColumnMapping, built: BuiltRows): LoadSummary {
+export function buildLoadSummary(
+  fileName: string,
+  bytes: number,
+  sn: Sniffed,
+  header: string[],
+  map: ColumnMapping,
+  built: BuiltRows,
+  numbers: NumberFormatUse,
+  coding: LabelCoding,
+  choices: LoadChoices,
+): LoadSummary {
   const { counts } = built;
-  const notices: string[] = [];
-  const { decimalCommaCells } = counts;
-  if (decimalCommaCells > 0) {
-    notices.push(
-      `${decimalCommaCells.toLocaleString('en-US')} ${decimalCommaCells === 1 ? 'reading uses' : 'readings use'} a decimal comma (e.g. 3,14) ` +
-        `and ${decimalCommaCells === 1 ? 'was' : 'were'} read with a decimal point (3.14); the file is semicolon-separated.`,
-    );
-  }
   const label: LabelReport | null =
     map.labelColumn === null
       ? null
-      : { column: map.labelColumn, header: header[map.labelColumn] as string, fails: counts.fails, passes: counts.passes, unknown: counts.unknown };
+      : {
+          column: map.labelColumn,
+          header: header[map.labelColumn] as string,
+          coding,
+          failValue: coding === 'chosen' ? (choices.failValue ?? null) : null,
+          values: built.labelValues,
+          moreValues: built.moreLabelValues,
+          ...(coding === 'unresolved'
+            ? { fails: 0, passes: 0, unknown: counts.fails + counts.passes + counts.unknown }
+            : { fails: counts.fails, passes: counts.passes, unknown: counts.unknown }),
+        };
   return {
     fileName,
     bytes,
@@ -307,6 +378,8 @@ export function buildLoadSummary(fileName: string, bytes: number, sn: Sniffed, h
     hasBom: sn.hasBom,
     lineEnding: sn.lineEnding,
     idColumn: map.idColumn,
+    numberFormat: numbers.format,
+    numberFormatChosen: numbers.chosen,
     mapping: map.mapping,
     label,
     cellIssueCount: counts.cellIssueCount,
@@ -316,6 +389,38 @@ export function buildLoadSummary(fileName: string, bytes: number, sn: Sniffed, h
     rowShapeIssues: built.rowShapeIssues,
     missingCells: counts.missingCells,
     formulaLikeCells: counts.formulaLikeCells,
-    notices,
+    notices: numberFormatNotices(numbers, counts),
   };
+}
+
+const count = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+/**
+ * What was assumed about the numbers, when the file gives a reason to doubt it: decimal commas read, points read
+ * as thousands separators, readings that only the other format would read, or points that may separate thousands.
+ */
+function numberFormatNotices(numbers: NumberFormatUse, counts: BuiltRows['counts']): string[] {
+  const how = numbers.chosen ? 'as you chose' : 'detected from the file';
+  const change = 'If that is wrong, change “Numbers” under Columns.';
+  const notices: string[] = [];
+  if (numbers.format === 'comma') {
+    const parts = [`Numbers are read with a decimal comma (${how}): 3,14 is 3.14.`];
+    if (counts.decimalCommaCells > 0) parts.push(`${count(counts.decimalCommaCells, 'reading has', 'readings have')} a decimal comma.`);
+    if (counts.thousandsPointCells > 0) {
+      parts.push(
+        `${count(counts.thousandsPointCells, 'reading has', 'readings have')} a point between groups of three digits, read as a thousands separator: 2.968 is 2968.`,
+      );
+    }
+    notices.push(`${parts.join(' ')} ${change}`);
+  } else if (numbers.undecided && counts.otherFormatCells === 0) {
+    notices.push(`Numbers are read with a decimal point (${how}): readings such as 2.968 are 2.968, not 2968. ${change}`);
+  }
+  if (counts.otherFormatCells > 0) {
+    const other = numbers.format === 'comma' ? 'point' : 'comma';
+    notices.push(
+      `${count(counts.otherFormatCells, 'cell is a number', 'cells are numbers')} only when read with a decimal ${other}, not with the decimal ${numbers.format} this file is read with; ` +
+        `${counts.otherFormatCells === 1 ? 'it is' : 'they are'} treated as missing readings. ${change}`,
+    );
+  }
+  return notices;
 }

@@ -4,11 +4,13 @@
  * (in-process path: Node, tests, no nested Worker) and in the parse workers (`workers/parse.worker.ts`), so both
  * paths give identical results.
  */
-import type { CellIssue, RowShapeIssue } from '../api';
+import type { CellIssue, LabelValueCount, RowShapeIssue } from '../api';
 import { isBlankRecord, parseBatchRecords, type Delimiter, type LineEnding, type SplitBatch } from './csv';
-import { CellKind, classifyCell, isFormulaLike, makeLabelReader, parseSimpleDecimal, type CellOut } from './validate';
+import { CellKind, classifyCell, isFormulaLike, isNumberInOtherFormat, labelKey, makeChosenLabelReader, makeLabelReader, newCellOut, parseSimpleDecimal } from './validate';
 
 export const MAX_EXAMPLES = 200;
+/** Distinct label values kept per load: enough for any coding; a column with more is no label column. */
+export const MAX_LABEL_VALUES = 50;
 /** rowFlags bit: the row has a formula-like text cell (export re-serializes it). */
 export const FLAG_FORMULA = 1;
 /** rowFlags bit: the row has fewer fields than the header. */
@@ -28,6 +30,8 @@ export interface RowsConfig {
   idColumn: number | null;
   failValues: string[];
   passValues: string[];
+  /** The user's label coding: this value means fail, any other pass (failValues/passValues then unused). */
+  chosenFailValue?: string;
 }
 
 /** The bytes of complete records: the SplitBatch fields the parse needs (offsets relative to `bytes`). */
@@ -40,6 +44,10 @@ export interface RowCounts {
   nonFiniteCount: number;
   formulaLikeCells: number;
   decimalCommaCells: number;
+  /** Readings with a point between digit groups, read as a thousands separator (decimal-comma format). */
+  thousandsPointCells: number;
+  /** Cells that are not readings in the file's number format but would be in the other one. */
+  otherFormatCells: number;
   fails: number;
   passes: number;
   unknown: number;
@@ -53,6 +61,8 @@ export function emptyCounts(): RowCounts {
     nonFiniteCount: 0,
     formulaLikeCells: 0,
     decimalCommaCells: 0,
+    thousandsPointCells: 0,
+    otherFormatCells: 0,
     fails: 0,
     passes: 0,
     unknown: 0,
@@ -76,6 +86,9 @@ export interface RowsChunk extends RowCounts {
   ids: string[] | null;
   cellIssues: CellIssue[];
   rowShapeIssues: RowShapeIssue[];
+  /** The distinct label values (at most MAX_LABEL_VALUES) and whether there were more. */
+  labelValues: LabelValueCount[];
+  moreLabelValues: boolean;
 }
 
 /** A config's label reader, built once per config object. */
@@ -83,7 +96,7 @@ const labelReaders = new WeakMap<RowsConfig, (raw: string) => number>();
 function labelReader(cfg: RowsConfig): (raw: string) => number {
   let r = labelReaders.get(cfg);
   if (!r) {
-    r = makeLabelReader(cfg.failValues, cfg.passValues);
+    r = cfg.chosenFailValue !== undefined ? makeChosenLabelReader(cfg.chosenFailValue) : makeLabelReader(cfg.failValues, cfg.passValues);
     labelReaders.set(cfg, r);
   }
   return r;
@@ -118,6 +131,8 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
   let rowShapeIssueCount = 0;
   let formulaLikeCells = 0;
   let decimalCommaCells = 0;
+  let thousandsPointCells = 0;
+  let otherFormatCells = 0;
   let fails = 0;
   let passes = 0;
   let unknown = 0;
@@ -125,7 +140,8 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
   const fc = cfg.featureOfColumn;
   const labelColumn = cfg.labelColumn;
   const readLabel = labelReader(cfg);
-  const out: CellOut = { value: 0, decimalComma: false };
+  const out = newCellOut();
+  const labelValues = new LabelValueCounter();
   for (let n = 0; n < rows; n++) {
     const r = keep[n] as number;
     const fields = fieldsOf[r - from] as string[];
@@ -148,21 +164,25 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
           missingCells++;
           continue;
         }
-        const v = parseSimpleDecimal(raw, len);
-        if (v === v) {
-          matrix[base + fi] = v;
-          continue;
+        if (!decimalComma) {
+          const v = parseSimpleDecimal(raw, len);
+          if (v === v) {
+            matrix[base + fi] = v;
+            continue;
+          }
         }
         const kind = classifyCell(raw, decimalComma, out);
         if (kind === CellKind.Number) {
           matrix[base + fi] = out.value;
           if (out.decimalComma) decimalCommaCells++;
+          if (out.thousandsPoint) thousandsPointCells++;
         } else if (kind === CellKind.Missing) missingCells++;
         else {
           cellIssueCount++;
           if (kind === CellKind.NonFinite) nonFiniteCount++;
+          else if (isNumberInOtherFormat(raw, decimalComma)) otherFormatCells++;
           if (cellIssues.length < MAX_EXAMPLES) cellIssues.push({ row: n, col: c, raw });
-          if (kind === CellKind.Text && isFormulaLike(raw, decimalComma)) {
+          if (kind === CellKind.Text && isFormulaLike(raw)) {
             formulaLikeCells++;
             flags |= FLAG_FORMULA;
           }
@@ -171,13 +191,14 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
         if (c === labelColumn) {
           const y = readLabel(raw);
           labels[n] = y;
+          labelValues.add(raw);
           if (y === 1) fails++;
           else if (y === 0) passes++;
           else unknown++;
         }
         if (raw.length > 0) {
           const c0 = raw.charCodeAt(0);
-          if ((c0 === 61 || c0 === 43 || c0 === 45 || c0 === 64 || c0 === 9 || c0 === 13) && isFormulaLike(raw, decimalComma)) {
+          if ((c0 === 61 || c0 === 43 || c0 === 45 || c0 === 64 || c0 === 9 || c0 === 13) && isFormulaLike(raw)) {
             formulaLikeCells++;
             flags |= FLAG_FORMULA;
           }
@@ -202,13 +223,42 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
     nonFiniteCount,
     formulaLikeCells,
     decimalCommaCells,
+    thousandsPointCells,
+    otherFormatCells,
     fails,
     passes,
     unknown,
     rowShapeIssueCount,
     cellIssues,
     rowShapeIssues,
+    labelValues: labelValues.values(),
+    moreLabelValues: labelValues.more,
   };
+}
+
+/** Counts the distinct label values (compared as labelKey does), keeping each one's first spelling. */
+export class LabelValueCounter {
+  private readonly byKey = new Map<string, LabelValueCount>();
+  more = false;
+
+  add(raw: string, rows = 1): void {
+    const key = labelKey(raw);
+    if (key === '') return;
+    const known = this.byKey.get(key);
+    if (known) known.rows += rows;
+    else if (this.byKey.size < MAX_LABEL_VALUES) this.byKey.set(key, { value: raw.trim(), rows });
+    else this.more = true;
+  }
+
+  merge(values: LabelValueCount[], more: boolean): void {
+    for (const v of values) this.add(v.value, v.rows);
+    this.more ||= more;
+  }
+
+  /** Most frequent first; ties in the order first seen. */
+  values(): LabelValueCount[] {
+    return [...this.byKey.values()].sort((a, b) => b.rows - a.rows);
+  }
 }
 
 /** The buffers of a chunk, for postMessage's transfer list. */

@@ -3,12 +3,12 @@
  * thread), are appended to growing typed arrays and scored in batches as they come, so that little is left to
  * score once the last slice is parsed.
  */
-import type { CellIssue, RowShapeIssue } from '../api';
+import type { CellIssue, LabelValueCount, RowShapeIssue } from '../api';
 import type { CancelToken } from './errors';
 import { EngineFailure } from './errors';
 import { formatBytes } from '../format';
 import type { Model } from './model';
-import { addCounts, emptyCounts, MAX_EXAMPLES, type RowCounts, type RowsChunk } from './rows';
+import { addCounts, emptyCounts, LabelValueCounter, MAX_EXAMPLES, type RowCounts, type RowsChunk } from './rows';
 
 /**
  * Most the readings matrix (rows × features × 4 bytes) may take. Checked on the row estimate before allocating, so
@@ -57,6 +57,8 @@ export interface BuiltRows extends Omit<RowBuffers, 'cap'> {
   /** Whether every row was scored during the load. */
   scored: boolean;
   counts: RowCounts;
+  labelValues: LabelValueCount[];
+  moreLabelValues: boolean;
   cellIssues: CellIssue[];
   rowShapeIssues: RowShapeIssue[];
 }
@@ -123,6 +125,7 @@ export class SessionBuilder {
   private readonly nF: number;
   private readonly ids: string[] | null;
   private readonly counts = emptyCounts();
+  private readonly labelValues = new LabelValueCounter();
   private readonly cellIssues: CellIssue[] = [];
   private readonly rowShapeIssues: RowShapeIssue[] = [];
   private scoredUpTo = 0;
@@ -157,6 +160,7 @@ export class SessionBuilder {
     this.lastEnd = meta.offset + (meta.ends[c.records[c.rows - 1] as number] as number);
     if (this.ids && c.ids) for (const id of c.ids) this.ids.push(id);
     addCounts(this.counts, c);
+    this.labelValues.merge(c.labelValues, c.moreLabelValues);
     for (const x of c.cellIssues) {
       if (this.cellIssues.length >= MAX_EXAMPLES) break;
       this.cellIssues.push({ ...x, row: x.row + n });
@@ -205,6 +209,8 @@ export class SessionBuilder {
       ids: this.ids,
       scored: this.opts.scoreDuringLoad,
       counts: this.counts,
+      labelValues: this.labelValues.values(),
+      moreLabelValues: this.labelValues.more,
       cellIssues: this.cellIssues,
       rowShapeIssues: this.rowShapeIssues,
     };

@@ -7,7 +7,7 @@ import type { ColumnMapping } from './columns';
 import { decodeUtf8, parseText, readBytes, type Sniffed } from './csv';
 import type { Model } from './model';
 import { ScoreIndex } from './score-index';
-import { CellKind, cellIssueText, classifyCell, makeLabelReader, type CellOut } from './validate';
+import { CellKind, cellIssueText, classifyCell, newCellOut, type LabelValue } from './validate';
 
 export { FLAG_FORMULA, FLAG_SHORT, MAX_EXAMPLES } from './rows';
 
@@ -45,6 +45,8 @@ export interface Session {
   /** The scores sorted for the results; null until first asked for, and again after a bulk change. */
   scoreIndex: ScoreIndex | null;
   decimalComma: boolean;
+  /** Reads a label cell in the load's coding (an edited label is read the same way). */
+  readLabel: (raw: string) => LabelValue;
   /** The load's report; never changed afterwards. */
   summary: LoadSummary;
 }
@@ -137,7 +139,7 @@ export async function windowRows(s: Session, req: WindowRequest): Promise<{ star
 }
 
 function windowRow(s: Session, r: number, fields: string[], colStart: number, colEnd: number): WindowRow {
-  const out: CellOut = { value: 0, decimalComma: false };
+  const out = newCellOut();
   const edits = s.edits.get(r);
   const cells: string[] = [];
   const issueCols: number[] = [];
@@ -172,7 +174,7 @@ export async function applyEdits(s: Session, model: Model, edits: CellEdit[]): P
   const updates = edits.map((e) => {
     const before = original.get(e.row)?.[e.col] ?? '';
     recordEdit(s, e, before);
-    const issue = applyToRow(s, model, e);
+    const issue = applyToRow(s, e);
     if (issue.readingChanged) changed.add(e.row);
     return { row: e.row, col: e.col, text: e.text, issue: issue.text, edited: e.text !== before };
   });
@@ -202,12 +204,12 @@ function recordEdit(s: Session, e: CellEdit, original: string): void {
 }
 
 /** Write the edit into the readings, labels or ids; says why the text is not a reading, if it is not one. */
-function applyToRow(s: Session, model: Model, e: CellEdit): { text: string | null; readingChanged: boolean } {
+function applyToRow(s: Session, e: CellEdit): { text: string | null; readingChanged: boolean } {
   const info = s.map.columns[e.col];
   if (info?.role === 'feature') {
     const fi = s.map.featureOfColumn[e.col] as number;
     if (fi >= 0) {
-      const out: CellOut = { value: 0, decimalComma: false };
+      const out = newCellOut();
       const k = classifyCell(e.text, s.decimalComma, out);
       s.matrix[e.row * s.nFeatures + fi] = k === CellKind.Number ? out.value : Number.NaN;
     }
@@ -215,7 +217,7 @@ function applyToRow(s: Session, model: Model, e: CellEdit): { text: string | nul
   }
   if (info?.role === 'label') {
     const p = s.probabilities[e.row] as number;
-    const y = makeLabelReader(model.json.label.fail_values, model.json.label.pass_values)(e.text);
+    const y = s.readLabel(e.text);
     s.scoreIndex?.change({ p, y: s.labels[e.row] as number }, { p, y });
     s.labels[e.row] = y;
   }
@@ -249,5 +251,6 @@ export async function scoreAll(s: Session, model: Model, onRows: (done: number) 
 export function resultsAt(s: Session, threshold: number): ResultsSummary | null {
   if (!s.predicted) return null;
   s.scoreIndex ??= ScoreIndex.build(s.probabilities, s.labels);
-  return s.scoreIndex.resultsAt(s.probabilities, threshold, s.map.labelColumn !== null);
+  const labelled = s.summary.label !== null && s.summary.label.coding !== 'unresolved';
+  return s.scoreIndex.resultsAt(s.probabilities, threshold, labelled);
 }

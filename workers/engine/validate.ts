@@ -15,10 +15,50 @@ const MISSING_EXACT = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'N
 const INF_RE = /^[+-]?(inf|infinity)$/i;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-/** Out-parameter for `classifyCell`: the value when the kind is Number; whether a decimal comma was read. */
+/** Out-parameter for `classifyCell`: the value when the kind is Number; whether a decimal comma or a thousands point was read. */
 export interface CellOut {
   value: number;
   decimalComma: boolean;
+  thousandsPoint: boolean;
+}
+
+export function newCellOut(): CellOut {
+  return { value: 0, decimalComma: false, thousandsPoint: false };
+}
+
+/**
+ * A number as written where the decimal separator is a comma: "-0,0279", "1.234,5", "2.968" (= 2968: a point only
+ * between groups of three digits, as a thousands separator), "12", "1,5E-3".
+ */
+const COMMA_NUMBER_RE = /^[+-]?(?:(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?$/;
+
+function trimmed(raw: string): string {
+  let from = 0;
+  let to = raw.length;
+  while (from < to && isWs(raw.charCodeAt(from))) from++;
+  while (to > from && isWs(raw.charCodeAt(to - 1))) to--;
+  return from === 0 && to === raw.length ? raw : raw.slice(from, to);
+}
+
+function isMissingMarker(t: string): boolean {
+  return MISSING_EXACT.has(t) || MISSING_MARKERS.has(t.toLowerCase());
+}
+
+/** classifyCell for the decimal-comma format: a point is a thousands separator, never a decimal one. */
+function classifyCommaCell(raw: string, out: CellOut): CellKind {
+  const t = trimmed(raw);
+  if (COMMA_NUMBER_RE.test(t)) {
+    const grouped = t.includes('.');
+    const v = Number((grouped ? t.replaceAll('.', '') : t).replace(',', '.'));
+    if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) return CellKind.NonFinite;
+    out.value = v;
+    out.decimalComma = t.includes(',');
+    out.thousandsPoint = grouped;
+    return CellKind.Number;
+  }
+  if (isMissingMarker(t)) return CellKind.Missing;
+  if (INF_RE.test(t)) return CellKind.NonFinite;
+  return CellKind.Text;
 }
 
 /** Last char of a plain decimal: a digit or "." ("5."); excludes "Infinity" and trailing whitespace forms. */
@@ -108,10 +148,13 @@ export function parseSimpleDecimal(s: string, n: number): number {
 }
 
 /**
- * Classify one cell of a feature column. `decimalComma` allows "3,14" (only sensible with the ';' delimiter).
+ * Classify one cell of a feature column, in the file's number format: with `decimalComma` "3,14" is 3.14 and
+ * "2.968" is 2968; without it "3.14" is 3.14 and "3,14" is not a number.
  */
 export function classifyCell(raw: string, decimalComma: boolean, out: CellOut): CellKind {
   out.decimalComma = false;
+  out.thousandsPoint = false;
+  if (decimalComma) return classifyCommaCell(raw, out);
   const n = raw.length;
   if (n === 0) return CellKind.Missing;
   // Fast path: a plain decimal starting with a digit, sign or point (Number() accepts a superset; the
@@ -145,43 +188,65 @@ export function classifyCell(raw: string, decimalComma: boolean, out: CellOut): 
     return CellKind.Number;
   }
   const t = from === 0 && to === n ? raw : raw.slice(from, to);
-  if (MISSING_EXACT.has(t) || MISSING_MARKERS.has(t.toLowerCase())) return CellKind.Missing;
-  if (decimalComma && isDecimal(t, 0, t.length, 44)) {
-    const v = Number(t.replace(',', '.'));
-    if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) return CellKind.NonFinite;
-    out.value = v;
-    out.decimalComma = true;
-    return CellKind.Number;
-  }
+  if (isMissingMarker(t)) return CellKind.Missing;
   if (INF_RE.test(t)) return CellKind.NonFinite;
   return CellKind.Text;
 }
 
+/** Whether a text that is not a reading in one number format is one in the other (e.g. "3,14" with decimal points). */
+export function isNumberInOtherFormat(raw: string, decimalComma: boolean): boolean {
+  return classifyCell(raw, !decimalComma, newCellOut()) === CellKind.Number;
+}
+
 /** A plain-language reason for an invalid reading, or null when the cell is a number or a missing marker. */
 export function cellIssueText(raw: string, decimalComma: boolean): string | null {
-  const out: CellOut = { value: 0, decimalComma: false };
-  const k = classifyCell(raw, decimalComma, out);
+  const k = classifyCell(raw, decimalComma, newCellOut());
   const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
   if (k === CellKind.NonFinite) return `“${shown}” is not a finite reading; it is treated as a missing reading.`;
+  if (k === CellKind.Text && isNumberInOtherFormat(raw, decimalComma)) {
+    return `“${shown}” is not a number with a decimal ${decimalComma ? 'comma' : 'point'}, the number format this file is read with; it is treated as a missing reading.`;
+  }
   if (k === CellKind.Text) return `“${shown}” is not a number; it is treated as a missing reading.`;
   return null;
 }
 
-/** Whether the text looks numeric to this app (number, missing marker, infinity) — never formula-like. */
-function isNumericLike(raw: string, decimalComma: boolean): boolean {
-  const out: CellOut = { value: 0, decimalComma: false };
-  return classifyCell(raw, decimalComma, out) !== CellKind.Text;
+/** Whether the text looks numeric in either number format (number, missing marker, infinity) — never formula-like. */
+function isNumericLike(raw: string): boolean {
+  const out = newCellOut();
+  return classifyCell(raw, false, out) !== CellKind.Text || classifyCell(raw, true, out) !== CellKind.Text;
 }
 
 /**
  * A text cell a spreadsheet may run as a formula (OWASP CSV injection): starts with = + - @ TAB or CR and is not
- * a number (so "-1.5" is not formula-like).
+ * a number in either number format (so neither "-1.5" nor "-0,0279" is formula-like, whatever the file's format).
  */
-export function isFormulaLike(raw: string, decimalComma = false): boolean {
+export function isFormulaLike(raw: string): boolean {
   if (raw.length === 0) return false;
   const c = raw.charCodeAt(0);
   if (c !== 61 && c !== 43 && c !== 45 && c !== 64 && c !== 9 && c !== 13) return false;
-  return !isNumericLike(raw, decimalComma);
+  return !isNumericLike(raw);
+}
+
+export type NumberFormat = 'point' | 'comma';
+
+/**
+ * The number format of a file from a sample of its sensor cells: decimal comma when more cells are numbers only
+ * with a comma ("0,5", "1.234,5") than only with a point ("0.5", "1.5e-3"). Cells that are numbers either way but
+ * mean different values ("2.968") decide nothing; `undecided` when they are all the sample has to go by.
+ */
+export function detectNumberFormat(cells: Iterable<string>): { format: NumberFormat; undecided: boolean } {
+  const out = newCellOut();
+  let commaOnly = 0;
+  let pointOnly = 0;
+  let ambiguous = 0;
+  for (const raw of cells) {
+    const asPoint = classifyCell(raw, false, out) === CellKind.Number ? out.value : null;
+    const asComma = classifyCell(raw, true, out) === CellKind.Number ? out.value : null;
+    if (asComma !== null && asPoint === null) commaOnly++;
+    else if (asPoint !== null && asComma === null) pointOnly++;
+    else if (asPoint !== null && asComma !== null && asPoint !== asComma) ambiguous++;
+  }
+  return { format: commaOnly > pointOnly ? 'comma' : 'point', undecided: commaOnly === 0 && pointOnly === 0 && ambiguous > 0 };
 }
 
 /** Neutralize a formula-like cell by prefixing a single quote. */
@@ -191,19 +256,50 @@ export function neutralize(raw: string): string {
 
 export type LabelValue = 1 | 0 | -1;
 
+/** A plain decimal as exporters write label codes ("1", "-1.0"); not "0x1", "1e0" or "". */
+const PLAIN_NUMBER_RE = /^[+-]?\d+(?:\.\d*)?$/;
+
+/** The text of a label cell as compared: trimmed, case-folded; '' for a missing label (empty, NA, …). */
+export function labelKey(raw: string): string {
+  const t = trimmed(raw);
+  return isMissingMarker(t) ? '' : t.toLowerCase();
+}
+
 export function makeLabelReader(failValues: string[], passValues: string[]): (raw: string) => LabelValue {
-  const f = new Set(failValues.map((v) => v.trim().toLowerCase()));
-  const p = new Set(passValues.map((v) => v.trim().toLowerCase()));
+  const f = new Set(failValues.map(labelKey));
+  const p = new Set(passValues.map(labelKey));
   return (raw: string) => {
-    const t = raw.trim().toLowerCase();
+    const t = labelKey(raw);
+    if (t === '') return -1;
     if (f.has(t)) return 1;
     if (p.has(t)) return 0;
     // Numeric spellings of the values ("1.0", "-1.0") as written by some exporters.
-    if (t !== '' && !Number.isNaN(Number(t))) {
+    if (PLAIN_NUMBER_RE.test(t)) {
       const num = Number(t);
-      for (const v of f) if (v !== '' && Number(v) === num) return 1;
-      for (const v of p) if (v !== '' && Number(v) === num) return 0;
+      for (const v of f) if (PLAIN_NUMBER_RE.test(v) && Number(v) === num) return 1;
+      for (const v of p) if (PLAIN_NUMBER_RE.test(v) && Number(v) === num) return 0;
     }
     return -1;
   };
+}
+
+/** The user's coding: the one value that means fail; every other label value means pass. */
+export function makeChosenLabelReader(failValue: string): (raw: string) => LabelValue {
+  const fail = labelKey(failValue);
+  return (raw: string) => {
+    const t = labelKey(raw);
+    return t === '' ? -1 : t === fail ? 1 : 0;
+  };
+}
+
+/**
+ * Whether the label values found can be read without asking: every value the model declares is a word
+ * (Good/Bad, Pass/Fail…) or the model's own -1 (pass) / 1 (fail) codes with a -1 among them. 0/1, 1/2, true/false,
+ * yes/no, A/B… each have both readings in use, so the user says which value means fail.
+ */
+export function isUnambiguousCoding(values: string[], read: (raw: string) => LabelValue): boolean {
+  const numbers = values.filter((v) => PLAIN_NUMBER_RE.test(labelKey(v))).map((v) => Number(labelKey(v)));
+  if (numbers.some((n) => n !== 1 && n !== -1)) return false;
+  if (numbers.length > 0 && !numbers.includes(-1)) return false;
+  return values.some((v) => read(v) !== -1);
 }
