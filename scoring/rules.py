@@ -166,3 +166,24 @@ def sniff_delimiter(header_line: str) -> str:
         if counts[d] > counts[best]:
             best = d
     return best
+
+
+def reading_column(col: Any, dtype: str, decimal_comma: bool) -> Any:
+    """``reading`` as a Spark column expression (null = no reading), for a column of Spark type ``dtype``:
+    text by the page's rules, numbers as they are (beyond float32 is no reading)."""
+    from pyspark.sql import functions as F
+
+    if dtype in NUMERIC_SPARK_TYPES:
+        value = col.cast("double")
+    else:
+        text = F.regexp_replace(col.cast("string"), f"^[{_WHITESPACE}]+|[{_WHITESPACE}]+$", "")
+        if decimal_comma:
+            pointed = F.regexp_replace(F.regexp_replace(text, "\\.", ""), ",", ".")
+            value = F.when(text.rlike(f"^(?:{_DECIMAL_COMMA.pattern})$"), pointed.cast("double"))
+        else:
+            value = F.when(text.rlike(f"^(?:{_DECIMAL.pattern})$"), text.cast("double"))
+    # NaN and ±Infinity fail the comparison too.
+    return F.when(F.abs(value) <= FLOAT32_MAX, value.cast("float"))
+
+
+NUMERIC_SPARK_TYPES = {"tinyint", "smallint", "int", "bigint", "float", "double"}

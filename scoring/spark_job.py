@@ -23,7 +23,7 @@ import pandas as pd
 
 from .bundle import Bundle, BundleError, load_bundle
 from .frame import Scorer, score_frame
-from .rules import ColumnMap, detect_number_format, map_columns, sniff_delimiter
+from .rules import ColumnMap, detect_number_format, map_columns, reading_column, sniff_delimiter
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -114,12 +114,13 @@ def input_files(root: Path, fmt: str) -> list[Path]:
     return files
 
 
-def _score_partitions(bundle_dir: str, columns: ColumnMap, threshold: float, decimal_comma: bool):  # noqa: ANN202
+def _score_partitions(bundle_dir: str, columns: ColumnMap, threshold: float):  # noqa: ANN202
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         scorer = _scorer(bundle_dir)
         for batch in batches:
             source = batch.pop("__source_file")
-            out = score_frame(batch, scorer, columns, threshold, decimal_comma)
+            # The readings arrive as float columns (parsed in the JVM): the number format plays no part here.
+            out = score_frame(batch, scorer, columns, threshold, False)
             out.insert(0, "source_file", source.to_numpy())
             yield out
 
@@ -133,10 +134,34 @@ def _check_mapping(columns: ColumnMap, where: str) -> None:
         )
 
 
+def _readings_projection(
+    raw: DataFrame, columns: ColumnMap, decimal_comma: bool
+) -> tuple[DataFrame, ColumnMap]:
+    """Only what the model and the output need — the id and the mapped sensors as float readings, parsed in
+    the JVM by the page's rules (moving 590 text columns to Python costs far more than scoring them) — and the
+    column map of that projection."""
+    from pyspark.sql import functions as F
+
+    names = raw.columns
+    wanted = [(i, f) for i, f in enumerate(columns.feature_of_column) if f >= 0]
+    id_col = (
+        F.col(names[columns.id_column]).cast("string") if columns.id_column is not None else F.lit(None)
+    )
+    dtypes = dict(raw.dtypes)
+    projected = raw.select(
+        id_col.cast("string").alias("__id"),
+        *[
+            reading_column(F.col(names[i]), dtypes[names[i]], decimal_comma).alias(f"f{f}")
+            for i, f in wanted
+        ],
+        F.input_file_name().alias("__source_file"),
+    )
+    return projected, ColumnMap([-1, *[f for _, f in wanted]], 0)
+
+
 def score_csv(
     spark: SparkSession, files: list[Path], bundle: Bundle, threshold: float, number_format: str = "auto"
 ) -> DataFrame:
-    from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
     frames = []
@@ -152,22 +177,22 @@ def score_csv(
             .option("mode", "PERMISSIVE")
             .schema(schema)
             .csv(group.files)
-            .withColumn("__source_file", F.input_file_name())
         )
         decimal_comma = decimal_comma_for(Path(group.files[0]), group.delimiter, columns, number_format)
-        run = _score_partitions(str(bundle.directory), columns, threshold, decimal_comma)
-        frames.append(raw.mapInPandas(run, OUTPUT_SCHEMA))
+        projected, projected_columns = _readings_projection(raw, columns, decimal_comma)
+        run = _score_partitions(str(bundle.directory), projected_columns, threshold)
+        frames.append(projected.mapInPandas(run, OUTPUT_SCHEMA))
     return _union(frames)
 
 
 def score_parquet(spark: SparkSession, files: list[Path], bundle: Bundle, threshold: float) -> DataFrame:
-    from pyspark.sql import functions as F
-
     raw = spark.read.parquet(*[str(f) for f in files])
     columns = map_columns(list(raw.columns), bundle.model)
     _check_mapping(columns, str(files[0].parent))
-    run = _score_partitions(str(bundle.directory), columns, threshold, False)
-    return raw.withColumn("__source_file", F.input_file_name()).mapInPandas(run, OUTPUT_SCHEMA)
+    projected, projected_columns = _readings_projection(raw, columns, False)
+    return projected.mapInPandas(
+        _score_partitions(str(bundle.directory), projected_columns, threshold), OUTPUT_SCHEMA
+    )
 
 
 def _union(frames: list[DataFrame]) -> DataFrame:
@@ -210,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scoring.spark_job", description=__doc__.split("\n\n")[0])
     ap.add_argument("--input", required=True, type=Path, help="a wafer file or a folder of them")
     ap.add_argument("--model", default=Path("public/models"), type=Path, help="the model bundle folder")
-    ap.add_argument("--output", required=True, type=Path, help="the output folder (Spark writes part files)")
+    ap.add_argument(
+        "--output", required=True, type=Path, help="the output folder (Spark writes part files)"
+    )
     ap.add_argument("--input-format", choices=("csv", "parquet"), default="csv")
     ap.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="output format")
     ap.add_argument("--threshold", type=float, default=None, help="default: the bundle's threshold")

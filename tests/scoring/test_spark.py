@@ -90,3 +90,18 @@ def test_inputs_that_cannot_be_scored_are_named(repo: Path, spark: object, tmp_p
     # A folder without a bundle: a plain message and exit code 2, no traceback.
     no_bundle = ["--input", str(tmp_path / "bad"), "--model", str(tmp_path), "--output", str(tmp_path / "o")]
     assert main(no_bundle) == 2
+
+
+@pytest.mark.parametrize(("table", "decimal_comma"), [("point", False), ("comma", True)])
+def test_jvm_readings_follow_the_shared_vectors(repo: Path, spark: object, table: str, decimal_comma: bool):
+    from pyspark.sql import functions as F
+
+    from scoring.rules import reading_column
+
+    vectors = repo / "tests" / "fixtures" / "reading-rules.json"
+    cases = json.loads(vectors.read_text(encoding="utf-8"))[table]
+    frame = spark.createDataFrame([(raw,) for raw, _ in cases], "cell string")  # type: ignore[attr-defined]
+    got = frame.select(reading_column(F.col("cell"), "string", decimal_comma).alias("v")).collect()
+    for (raw, expected), row in zip(cases, got, strict=True):
+        want = None if expected is None else float(np.float32(expected))
+        assert row["v"] == want, raw
