@@ -118,6 +118,13 @@ export interface LoadSummary {
   /** Rows with too few / too many fields: count and first examples (≤ 200). */
   rowShapeIssueCount: number;
   rowShapeIssues: RowShapeIssue[];
+  /**
+   * Names of the columns the download adds for the fields of rows longer than the header (every row is padded to
+   * the widest, so the result columns after them line up); empty when no row is longer than the header.
+   */
+  extraColumns: string[];
+  /** Non-empty fields past the header's width; 0 when rows are long only by trailing delimiters. */
+  extraFilledFields: number;
   /** Missing readings (empty, NA, NaN, null…) in mapped feature columns. */
   missingCells: number;
   /** Cells a spreadsheet would run as a formula; neutralized in the download. */

@@ -23,3 +23,10 @@ export function formatMetric(v: number | null | undefined, digits = 3): string {
 export function pluralize(n: number, one: string, many = `${one}s`): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
+
+/** Column names in quotes: “a”, “a” and “b”, or “a” … “z” for longer runs. */
+export function quotedNames(names: string[]): string {
+  const q = (name: string | undefined) => `“${name ?? ''}”`;
+  if (names.length <= 2) return names.map(q).join(' and ');
+  return `${q(names[0])} … ${q(names.at(-1))}`;
+}

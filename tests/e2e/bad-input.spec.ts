@@ -213,7 +213,9 @@ test('ragged.csv: the short and the long row are named with their consequences',
   await pickFile(page, 'ragged.csv', bad('ragged.csv'));
   await expect(text(page, 'row-shape-message')).toHaveText(
     '2 rows have the wrong number of fields: line 4 has 300 fields (the header has 592); line 8 has 594 fields (the header has 592). ' +
-      'Absent fields are treated as missing readings. Extra fields are ignored by the model and kept in the download.',
+      'Absent fields are treated as missing readings. The model ignores the 2 non-empty extra fields. ' +
+      "The download keeps every field: past the header's last column they sit under added columns “extra_1” and “extra_2”, " +
+      'and every row is padded to the widest, so fault_probability and prediction each stay under their own header.',
   );
   await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
   // Nothing is said twice: no notice repeats the row shapes.

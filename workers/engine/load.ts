@@ -21,6 +21,7 @@ import {
   type SplitBatch,
 } from './csv';
 import { fail, type CancelToken } from './errors';
+import { appendedNames } from './export';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
@@ -130,6 +131,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     orderCache: new Map(),
     scoreIndex: null,
     decimalComma: job.cfg.decimalComma,
+    widestRow: Math.max(built.widestRow, header.length),
     summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built),
   };
 }
@@ -314,6 +316,8 @@ export function buildLoadSummary(fileName: string, bytes: number, sn: Sniffed, h
     cellIssues: built.cellIssues,
     rowShapeIssueCount: counts.rowShapeIssueCount,
     rowShapeIssues: built.rowShapeIssues,
+    extraColumns: appendedNames(header, built.widestRow - header.length).extra,
+    extraFilledFields: counts.extraFilledFields,
     missingCells: counts.missingCells,
     formulaLikeCells: counts.formulaLikeCells,
     notices,

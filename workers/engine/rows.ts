@@ -13,6 +13,8 @@ export const MAX_EXAMPLES = 200;
 export const FLAG_FORMULA = 1;
 /** rowFlags bit: the row has fewer fields than the header. */
 export const FLAG_SHORT = 2;
+/** rowFlags bit: the row has more fields than the header. */
+export const FLAG_LONG = 4;
 
 /** What the conversion needs to know about the file and the column mapping (structured-clonable). */
 export interface RowsConfig {
@@ -44,6 +46,8 @@ export interface RowCounts {
   passes: number;
   unknown: number;
   rowShapeIssueCount: number;
+  /** Non-empty fields past the header's width (0 when rows are long only by trailing delimiters). */
+  extraFilledFields: number;
 }
 
 export function emptyCounts(): RowCounts {
@@ -57,6 +61,7 @@ export function emptyCounts(): RowCounts {
     passes: 0,
     unknown: 0,
     rowShapeIssueCount: 0,
+    extraFilledFields: 0,
   };
 }
 
@@ -76,6 +81,8 @@ export interface RowsChunk extends RowCounts {
   ids: string[] | null;
   cellIssues: CellIssue[];
   rowShapeIssues: RowShapeIssue[];
+  /** Fields of the widest row (0 when there is none). */
+  widestRow: number;
 }
 
 /** A config's label reader, built once per config object. */
@@ -121,6 +128,8 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
   let fails = 0;
   let passes = 0;
   let unknown = 0;
+  let extraFilledFields = 0;
+  let widestRow = 0;
   const decimalComma = cfg.decimalComma;
   const fc = cfg.featureOfColumn;
   const labelColumn = cfg.labelColumn;
@@ -135,7 +144,12 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
       rowShapeIssueCount++;
       if (rowShapeIssues.length < MAX_EXAMPLES) rowShapeIssues.push({ row: n, line, fields: fields.length, expected: ncol });
       if (fields.length < ncol) flags |= FLAG_SHORT;
+      else {
+        flags |= FLAG_LONG;
+        for (let c = ncol; c < fields.length; c++) if ((fields[c] as string).length > 0) extraFilledFields++;
+      }
     }
+    if (fields.length > widestRow) widestRow = fields.length;
     const base = n * nF;
     const m = Math.min(fields.length, ncol);
     for (let c = 0; c < fields.length; c++) {
@@ -206,8 +220,10 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
     passes,
     unknown,
     rowShapeIssueCount,
+    extraFilledFields,
     cellIssues,
     rowShapeIssues,
+    widestRow,
   };
 }
 

@@ -59,6 +59,8 @@ export interface BuiltRows extends Omit<RowBuffers, 'cap'> {
   counts: RowCounts;
   cellIssues: CellIssue[];
   rowShapeIssues: RowShapeIssue[];
+  /** Fields of the widest row. */
+  widestRow: number;
 }
 
 function tooLarge(fileBytes: number, rows: number, nF: number, e: unknown): never {
@@ -127,6 +129,7 @@ export class SessionBuilder {
   private readonly rowShapeIssues: RowShapeIssue[] = [];
   private scoredUpTo = 0;
   private lastEnd = 0;
+  private widestRow = 0;
   /** Rows added so far. */
   rows = 0;
 
@@ -157,6 +160,7 @@ export class SessionBuilder {
     this.lastEnd = meta.offset + (meta.ends[c.records[c.rows - 1] as number] as number);
     if (this.ids && c.ids) for (const id of c.ids) this.ids.push(id);
     addCounts(this.counts, c);
+    this.widestRow = Math.max(this.widestRow, c.widestRow);
     for (const x of c.cellIssues) {
       if (this.cellIssues.length >= MAX_EXAMPLES) break;
       this.cellIssues.push({ ...x, row: x.row + n });
@@ -207,6 +211,7 @@ export class SessionBuilder {
       counts: this.counts,
       cellIssues: this.cellIssues,
       rowShapeIssues: this.rowShapeIssues,
+      widestRow: this.widestRow,
     };
   }
 }

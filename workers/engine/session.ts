@@ -9,7 +9,7 @@ import type { Model } from './model';
 import { ScoreIndex } from './score-index';
 import { CellKind, cellIssueText, classifyCell, makeLabelReader, type CellOut } from './validate';
 
-export { FLAG_FORMULA, FLAG_SHORT, MAX_EXAMPLES } from './rows';
+export { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, MAX_EXAMPLES } from './rows';
 
 export interface Session {
   file: Blob;
@@ -45,6 +45,8 @@ export interface Session {
   /** The scores sorted for the results; null until first asked for, and again after a bulk change. */
   scoreIndex: ScoreIndex | null;
   decimalComma: boolean;
+  /** Fields of the widest record, the header included: the download pads every record to it. */
+  widestRow: number;
   /** The load's report; never changed afterwards. */
   summary: LoadSummary;
 }
