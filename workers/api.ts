@@ -125,6 +125,10 @@ export interface LoadSummary {
   extraColumns: string[];
   /** Non-empty fields past the header's width; 0 when rows are long only by trailing delimiters. */
   extraFilledFields: number;
+  /** Lines of only delimiters (e.g. a spreadsheet's trailing `,,,,` lines): not wafers, kept as they are in the download. */
+  delimiterOnlyLines: number;
+  /** The first of them (≤ 200), 1-based line numbers. */
+  delimiterOnlyLineExamples: number[];
   /** Missing readings (empty, NA, NaN, null…) in mapped feature columns. */
   missingCells: number;
   /** Cells a spreadsheet would run as a formula; neutralized in the download. */

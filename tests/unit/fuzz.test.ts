@@ -118,8 +118,9 @@ function write(d: Doc): Written {
     const raw = fields.map((f) => quote(f, d.delimiter, d.quoteAll)).join(d.delimiter);
     const eol = d.eol === 'mixed' ? d.eols[i]! : d.eol;
     parts.push(raw);
-    // A record of only spaces is a blank line: not a row (the engine skips it, and so does the model here).
-    if (!/^ *$/.test(raw)) records.push({ fields, raw });
+    // A record of only spaces is a blank line, one of only delimiters (spaces, tabs) holds no wafer: neither is a
+    // row (the engine skips them, and so does the model here).
+    if (!/^ *$/.test(raw) && !(i > 0 && delimiterOnly(raw, d.delimiter))) records.push({ fields, raw });
     if (i < all.length - 1 || d.trailing) parts.push(eol);
     if (d.blankAfter[i] && i < all.length - 1) parts.push(`  ${eol}`);
   });
@@ -171,9 +172,14 @@ function read(text: string, d: string): { fields: string[]; raw: string }[] {
     const raw = text.slice(start, i);
     if (text[i] === '\r' && text[i + 1] === '\n') i += 2;
     else if (i < n) i++;
-    if (!/^ *$/.test(raw)) out.push({ fields, raw });
+    if (!/^ *$/.test(raw) && !(out.length > 0 && delimiterOnly(raw, d))) out.push({ fields, raw });
   }
   return out;
+}
+
+/** A record of delimiters, spaces and tabs only (at least one delimiter). */
+function delimiterOnly(raw: string, d: string): boolean {
+  return raw.includes(d) && [...raw].every((ch) => ch === d || ch === ' ' || ch === '\t');
 }
 
 /** The delimiter the documented rule picks for a header line. */

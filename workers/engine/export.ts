@@ -4,7 +4,7 @@
  */
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
 import { isFlagged } from '../format';
-import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
+import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
 import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, type Session } from './session';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
@@ -204,7 +204,8 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       const st = batch.starts[r] as number;
       const ce = batch.contentEnds[r] as number;
       const en = batch.ends[r] as number;
-      if (isBlankRecord(bytes, st, ce)) {
+      // Blank lines and lines of only delimiters are not rows: kept as they are (after the header).
+      if (isBlankRecord(bytes, st, ce) || (headerDone && isDelimiterOnlyRecord(bytes, st, ce, d))) {
         if (!options.onlyFlagged) sink.push(bytes.subarray(st, en));
         continue;
       }

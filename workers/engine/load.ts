@@ -105,8 +105,8 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   let rest: Position = { next: headerRecord.dataStart, line: headerRecord.dataLine };
   if (pool && rest.next < size) rest = await loadRanges(job, pool, rest);
   if (rest.next < size) await loadSlices(job, rest);
-  if (rows.rows === 0) fail('no-rows', `The file has a header row (${header.length} columns) but no data rows.`);
   const built = await rows.finish();
+  if (built.rows === 0) fail('no-rows', noRowsMessage(header.length, built.counts.delimiterOnlyLines));
   token.throwIfCancelled();
   return {
     file,
@@ -134,6 +134,13 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     widestRow: Math.max(built.widestRow, header.length),
     summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built),
   };
+}
+
+function noRowsMessage(columns: number, delimiterOnlyLines: number): string {
+  const headerOnly = `The file has a header row (${columns.toLocaleString('en-US')} columns) but no data rows`;
+  if (delimiterOnlyLines === 0) return `${headerOnly}.`;
+  const lines = delimiterOnlyLines === 1 ? 'its one line' : `its ${delimiterOnlyLines.toLocaleString('en-US')} lines`;
+  return `${headerOnly}: ${lines} after the header ${delimiterOnlyLines === 1 ? 'contains' : 'contain'} only delimiters (no readings, no wafer name).`;
 }
 
 function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Model): RowsConfig {
@@ -318,6 +325,8 @@ export function buildLoadSummary(fileName: string, bytes: number, sn: Sniffed, h
     rowShapeIssues: built.rowShapeIssues,
     extraColumns: appendedNames(header, built.widestRow - header.length).extra,
     extraFilledFields: counts.extraFilledFields,
+    delimiterOnlyLines: counts.delimiterOnlyLines,
+    delimiterOnlyLineExamples: built.delimiterOnlyExamples,
     missingCells: counts.missingCells,
     formulaLikeCells: counts.formulaLikeCells,
     notices,

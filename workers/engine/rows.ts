@@ -5,7 +5,7 @@
  * paths give identical results.
  */
 import type { CellIssue, RowShapeIssue } from '../api';
-import { isBlankRecord, parseBatchRecords, type Delimiter, type LineEnding, type SplitBatch } from './csv';
+import { isBlankRecord, isDelimiterOnlyRecord, parseBatchRecords, type Delimiter, type LineEnding, type SplitBatch } from './csv';
 import { CellKind, classifyCell, isFormulaLike, makeLabelReader, parseSimpleDecimal, type CellOut } from './validate';
 
 export const MAX_EXAMPLES = 200;
@@ -48,6 +48,8 @@ export interface RowCounts {
   rowShapeIssueCount: number;
   /** Non-empty fields past the header's width (0 when rows are long only by trailing delimiters). */
   extraFilledFields: number;
+  /** Lines of only delimiters (no reading, no name): not rows. */
+  delimiterOnlyLines: number;
 }
 
 export function emptyCounts(): RowCounts {
@@ -62,6 +64,7 @@ export function emptyCounts(): RowCounts {
     unknown: 0,
     rowShapeIssueCount: 0,
     extraFilledFields: 0,
+    delimiterOnlyLines: 0,
   };
 }
 
@@ -83,6 +86,8 @@ export interface RowsChunk extends RowCounts {
   rowShapeIssues: RowShapeIssue[];
   /** Fields of the widest row (0 when there is none). */
   widestRow: number;
+  /** The first (≤ MAX_EXAMPLES) lines of only delimiters, numbered like the row shape issues' lines. */
+  delimiterOnlyExamples: number[];
 }
 
 /** A config's label reader, built once per config object. */
@@ -104,12 +109,25 @@ export function recordsToRows(job: RecordsJob, from: number, to: number, cfg: Ro
 }
 
 /**
- * Convert already-parsed records (`fields[r - from]` for record r of `job`) to rows; blank records are skipped.
+ * Convert already-parsed records (`fields[r - from]` for record r of `job`) to rows; blank records and records of
+ * only delimiters are skipped (the latter counted).
  */
 export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number, to: number, cfg: RowsConfig): RowsChunk {
   let rows = 0;
   const keep = new Uint32Array(Math.max(0, to - from));
-  for (let r = from; r < to; r++) if (!isBlankRecord(job.bytes, job.starts[r] as number, job.contentEnds[r] as number)) keep[rows++] = r;
+  let delimiterOnlyLines = 0;
+  const delimiterOnlyExamples: number[] = [];
+  for (let r = from; r < to; r++) {
+    const start = job.starts[r] as number;
+    const end = job.contentEnds[r] as number;
+    if (isBlankRecord(job.bytes, start, end)) continue;
+    if (isDelimiterOnlyRecord(job.bytes, start, end, cfg.delimiter)) {
+      delimiterOnlyLines++;
+      if (delimiterOnlyExamples.length < MAX_EXAMPLES) delimiterOnlyExamples.push(job.lines[r] as number);
+      continue;
+    }
+    keep[rows++] = r;
+  }
   const nF = cfg.nFeatures;
   const ncol = cfg.ncol;
   const matrix = new Float32Array(rows * nF).fill(Number.NaN);
@@ -221,9 +239,11 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
     unknown,
     rowShapeIssueCount,
     extraFilledFields,
+    delimiterOnlyLines,
     cellIssues,
     rowShapeIssues,
     widestRow,
+    delimiterOnlyExamples,
   };
 }
 

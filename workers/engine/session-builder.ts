@@ -61,6 +61,8 @@ export interface BuiltRows extends Omit<RowBuffers, 'cap'> {
   rowShapeIssues: RowShapeIssue[];
   /** Fields of the widest row. */
   widestRow: number;
+  /** 1-based lines of the first lines of only delimiters. */
+  delimiterOnlyExamples: number[];
 }
 
 function tooLarge(fileBytes: number, rows: number, nF: number, e: unknown): never {
@@ -127,6 +129,7 @@ export class SessionBuilder {
   private readonly counts = emptyCounts();
   private readonly cellIssues: CellIssue[] = [];
   private readonly rowShapeIssues: RowShapeIssue[] = [];
+  private readonly delimiterOnlyExamples: number[] = [];
   private scoredUpTo = 0;
   private lastEnd = 0;
   private widestRow = 0;
@@ -144,7 +147,14 @@ export class SessionBuilder {
    * the first record of a range (meta.lines null); issue lines from a range are relative to it.
    */
   addRows(meta: BatchMeta, c: RowsChunk, lineBase: number): void {
-    if (c.rows === 0) return;
+    for (const line of c.delimiterOnlyExamples) {
+      if (this.delimiterOnlyExamples.length >= MAX_EXAMPLES) break;
+      this.delimiterOnlyExamples.push(meta.lines ? line : lineBase + line);
+    }
+    if (c.rows === 0) {
+      this.counts.delimiterOnlyLines += c.delimiterOnlyLines;
+      return;
+    }
     const n = this.rows;
     if (n + c.rows > this.buf.cap) this.grow(n + c.rows);
     const b = this.buf;
@@ -212,6 +222,7 @@ export class SessionBuilder {
       cellIssues: this.cellIssues,
       rowShapeIssues: this.rowShapeIssues,
       widestRow: this.widestRow,
+      delimiterOnlyExamples: this.delimiterOnlyExamples,
     };
   }
 }
