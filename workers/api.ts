@@ -7,6 +7,12 @@ import type { ModelJson } from './model-json';
 
 export type { ModelJson } from './model-json';
 
+/** The model as init() answers it: model.json, plus what the engine reads from the ONNX file itself. */
+export interface ModelInfo extends ModelJson {
+  /** The sensors the model's trees split on, in model order: per-wafer coverage is counted over these. */
+  modelSensors: string[];
+}
+
 /** Machine-readable error codes; the engine also sends a ready-to-show `message`. */
 export type EngineErrorCode =
   | 'model-fetch-failed' // model.json or the .onnx file could not be fetched
@@ -166,6 +172,14 @@ export interface ResultsSummary {
   scored: number;
   threshold: number;
   flagged: number;
+  /** Sensors the model's trees use: per-wafer coverage is counted over these. */
+  modelSensors: number;
+  /** Wafers with readings for fewer than half of those sensors (format.ts, isLowCoverage). */
+  lowCoverage: number;
+  /** The user chose to score and count low-coverage wafers; otherwise they have no probability and are not counted. */
+  lowCoverageScored: boolean;
+  /** The first low-coverage wafers (≤ 200), in file order. */
+  lowCoverageWafers: { row: number; name: string; readings: number }[];
   /** Counts of probabilities in 20 equal bins over [0, 1]. */
   histogram: number[];
   evaluation: Evaluation | null;
@@ -220,6 +234,8 @@ export interface WindowRow {
   /** Column indices (absolute) in this window that the user edited. */
   editedCols: number[];
   probability: number | null;
+  /** How many of the sensors the model uses have a reading (edits applied). */
+  modelReadings: number;
 }
 
 export interface GridWindow {
@@ -256,7 +272,7 @@ export interface ExportResult {
 
 export interface EngineApi {
   /** Fetch model.json and the ONNX file, verify its sha256, create the session. */
-  init(urls: ModelUrls): Promise<Result<ModelJson>>;
+  init(urls: ModelUrls): Promise<Result<ModelInfo>>;
   /**
    * Stream-parse the file; scores rows while parsing when the mapping is complete (then `results` is counted at
    * `threshold`). Replaces any loaded file only on success.
@@ -273,6 +289,11 @@ export interface EngineApi {
   setCell(edit: CellEdit, threshold: number): Promise<Result<EditResult>>;
   /** Re-apply many edits at once (an engine restart replays the user's edits); results at `threshold`. */
   setCells(edits: CellEdit[], threshold: number): Promise<Result<DataState>>;
+  /**
+   * Whether wafers with low coverage are scored and counted (true) or have no probability (false, the default
+   * for every new file); results at `threshold`.
+   */
+  scoreLowCoverage(include: boolean, threshold: number): Promise<Result<DataState>>;
   exportCsv(options: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>>;
   /** Liveness check for the UI's heartbeat: answers at once (between slices of any long operation). */
   ping(): Promise<true>;

@@ -27,6 +27,7 @@ class RecordingBridge implements Bridge {
   window = (request: WindowRequest) => this.note('window', this.engine.window(request));
   setCell = (edit: CellEdit, threshold: number) => this.note('setCell', this.engine.setCell(edit, threshold));
   setCells = (edits: CellEdit[], threshold: number) => this.note('setCells', this.engine.setCells(edits, threshold));
+  scoreLowCoverage = (include: boolean, threshold: number) => this.note('scoreLowCoverage', this.engine.scoreLowCoverage(include, threshold));
   exportCsv = (options: Parameters<Engine['exportCsv']>[0], onProgress?: (p: Progress) => void) => this.note('exportCsv', this.engine.exportCsv(options, onProgress));
   cancel = () => this.engine.cancel();
   terminated = false;

@@ -3,7 +3,7 @@
  * Unedited records without formula-like cells are copied byte-identical; the others are re-serialized.
  */
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
-import { isFlagged } from '../format';
+import { isFlagged, isLowCoverage } from '../format';
 import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
 import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, type Session } from './session';
@@ -121,6 +121,20 @@ export function rawFieldSpans(text: string, delimiter: Delimiter): number[] {
   return spans;
 }
 
+/**
+ * The prediction column: Fault / OK, empty before scoring; a low-coverage wafer says so, with its coverage, both
+ * when it is not scored (the default) and when the user chose to score it.
+ */
+export function predictionText(s: Session, row: number, p: number, flagged: boolean): string {
+  const readings = s.modelReadings[row] as number;
+  const sensors = s.usedFeatures.length;
+  const low = isLowCoverage(readings, sensors);
+  const coverage = `${readings} of ${sensors} model sensors read`;
+  if (Number.isNaN(p)) return s.predicted && low ? `Not scored: low coverage (${coverage})` : '';
+  const label = flagged ? 'Fault' : 'OK';
+  return low ? `${label} (low coverage: ${coverage})` : label;
+}
+
 export interface ExportRun {
   token: CancelToken;
   onProgress?: ProgressCallback | undefined;
@@ -236,7 +250,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
           // Pad a row narrower than the widest so the appended fields land under their headers.
           if (fieldsCount < width) sink.text(d.repeat(width - fieldsCount));
         }
-        sink.text(`${d}${shortestFloat32Text(p)}${d}${Number.isNaN(p) ? '' : flagged ? 'Fault' : 'OK'}`);
+        sink.text(`${d}${shortestFloat32Text(p)}${d}${quoteField(predictionText(s, row, p, flagged), d)}`);
         sink.push(bytes.subarray(ce, en));
         written++;
       }

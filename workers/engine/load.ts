@@ -132,6 +132,9 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     scoreIndex: null,
     decimalComma: job.cfg.decimalComma,
     widestRow: Math.max(built.widestRow, header.length),
+    modelReadings: built.modelReadings,
+    usedFeatures: model.usedFeatures,
+    scoreLowCoverage: false,
     summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built),
   };
 }

@@ -6,7 +6,7 @@
 import type { CellIssue, RowShapeIssue } from '../api';
 import type { CancelToken } from './errors';
 import { EngineFailure } from './errors';
-import { formatBytes } from '../format';
+import { formatBytes, isLowCoverage } from '../format';
 import type { Model } from './model';
 import { addCounts, emptyCounts, MAX_EXAMPLES, type RowCounts, type RowsChunk } from './rows';
 
@@ -48,6 +48,8 @@ export interface RowBuffers {
   rowLine: Int32Array;
   /** NaN = not scored. */
   probabilities: Float32Array;
+  /** Per row: how many of the sensors the model uses have a reading. */
+  modelReadings: Uint16Array;
 }
 
 /** The rows of a finished load, each array exactly `rows` long (rowStart one more). */
@@ -89,6 +91,7 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, 
       rowContentEnd: new Float64Array(cap),
       rowLine: new Int32Array(cap),
       probabilities: new Float32Array(cap),
+      modelReadings: new Uint16Array(cap),
     };
     // No NaN fill for the matrix: addRows writes every row whole (a chunk's rows are NaN where a reading is
     // missing), and rows past `used` are never read. Untouched pages of the big buffer are not even resident.
@@ -102,12 +105,26 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, 
       b.rowContentEnd.set(old.rowContentEnd.subarray(0, used));
       b.rowLine.set(old.rowLine.subarray(0, used));
       b.probabilities.set(old.probabilities.subarray(0, used));
+      b.modelReadings.set(old.modelReadings.subarray(0, used));
     }
     return b;
   } catch (e) {
     if (e instanceof RangeError) tooLarge(fileBytes, cap, nF, e);
     throw e;
   }
+}
+
+/** How many of the model's sensors have a reading in one row of a rows × nF matrix. */
+export function countModelReadings(matrix: Float32Array, row: number, nF: number, usedFeatures: number[]): number {
+  const base = row * nF;
+  let readings = 0;
+  for (const f of usedFeatures) if (!Number.isNaN(matrix[base + f] as number)) readings++;
+  return readings;
+}
+
+/** Blank the probabilities of low-coverage rows: they are not counted as flagged or OK (see isLowCoverage). */
+export function withholdLowCoverage(probs: Float32Array, modelReadings: Uint16Array, modelSensors: number): void {
+  for (let i = 0; i < probs.length; i++) if (isLowCoverage(modelReadings[i] as number, modelSensors)) probs[i] = Number.NaN;
 }
 
 export interface BuilderOptions {
@@ -167,6 +184,7 @@ export class SessionBuilder {
       b.rowContentEnd[n + i] = meta.offset + (meta.contentEnds[r] as number);
       b.rowLine[n + i] = meta.lines ? (meta.lines[r] as number) : lineBase + r;
     }
+    for (let i = n; i < n + c.rows; i++) b.modelReadings[i] = countModelReadings(b.matrix, i, this.nF, this.opts.model.usedFeatures);
     this.lastEnd = meta.offset + (meta.ends[c.records[c.rows - 1] as number] as number);
     if (this.ids && c.ids) for (const id of c.ids) this.ids.push(id);
     addCounts(this.counts, c);
@@ -197,6 +215,7 @@ export class SessionBuilder {
     const b = this.buf;
     const { token } = this.opts;
     const probs = await this.opts.model.score(b.matrix.subarray(from * this.nF, upto * this.nF), upto - from, () => token.throwIfCancelled());
+    withholdLowCoverage(probs, b.modelReadings.subarray(from, upto), this.opts.model.usedFeatures.length);
     b.probabilities.set(probs, from);
     this.scoredUpTo = upto;
   }
@@ -216,6 +235,7 @@ export class SessionBuilder {
       rowContentEnd: b.rowContentEnd.subarray(0, n),
       rowLine: b.rowLine.subarray(0, n),
       probabilities: b.probabilities.subarray(0, n),
+      modelReadings: b.modelReadings.subarray(0, n),
       ids: this.ids,
       scored: this.opts.scoreDuringLoad,
       counts: this.counts,
