@@ -181,6 +181,20 @@ describe('the UI state over the engine', () => {
     expect(replayed.ok && expected.ok && replayed.value.rows).toEqual(expected.ok && expected.value.rows);
   });
 
+  test('the choice to score low-coverage wafers survives an engine restart; a new file starts without it', async () => {
+    const { app, kill } = await startedApp();
+    await app.loadFile(fileFromDisk('tests/fixtures/bad/low-coverage.csv'), { keepEdits: false });
+    expect([app.results?.scored, app.results?.lowCoverage, app.results?.lowCoverageScored]).toEqual([10, 2, false]);
+    expect(await app.scoreLowCoverage(true)).toBe(true);
+    expect([app.results?.scored, app.results?.lowCoverageScored]).toEqual([12, true]);
+    const results = app.results;
+    kill('out of memory');
+    await app.restartEngine();
+    expect(app.results).toEqual(results);
+    await app.loadFile(fileFromDisk('tests/fixtures/bad/low-coverage.csv'), { keepEdits: false });
+    expect([app.results?.scored, app.results?.lowCoverageScored]).toEqual([10, false]);
+  });
+
   test('download hands the file to the page with what it holds', async () => {
     const { app, saved } = await startedApp();
     await app.loadSample();
