@@ -91,6 +91,8 @@ function snapshot(s: Session) {
     rowContentEnd: Array.from(s.rowContentEnd),
     rowLine: Array.from(s.rowLine),
     probabilities: bytes(s.probabilities),
+    modelReadings: Array.from(s.modelReadings),
+    widestRow: s.widestRow,
     predicted: s.predicted,
   };
 }
