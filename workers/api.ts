@@ -7,6 +7,12 @@ import type { ModelJson } from './model-json';
 
 export type { ModelJson } from './model-json';
 
+/** The model as init() answers it: model.json, plus what the engine reads from the ONNX file itself. */
+export interface ModelInfo extends ModelJson {
+  /** The sensors the model's trees split on, in model order: per-wafer coverage is counted over these. */
+  modelSensors: string[];
+}
+
 /** Machine-readable error codes; the engine also sends a ready-to-show `message`. */
 export type EngineErrorCode =
   | 'model-fetch-failed' // model.json or the .onnx file could not be fetched
@@ -154,6 +160,17 @@ export interface LoadSummary {
   /** Rows with too few / too many fields: count and first examples (≤ 200). */
   rowShapeIssueCount: number;
   rowShapeIssues: RowShapeIssue[];
+  /**
+   * Names of the columns the download adds for the fields of rows longer than the header (every row is padded to
+   * the widest, so the result columns after them line up); empty when no row is longer than the header.
+   */
+  extraColumns: string[];
+  /** Non-empty fields past the header's width; 0 when rows are long only by trailing delimiters. */
+  extraFilledFields: number;
+  /** Lines of only delimiters (e.g. a spreadsheet's trailing `,,,,` lines): not wafers, kept as they are in the download. */
+  delimiterOnlyLines: number;
+  /** The first of them (≤ 200), 1-based line numbers. */
+  delimiterOnlyLineExamples: number[];
   /** Missing readings (empty, NA, NaN, null…) in mapped feature columns. */
   missingCells: number;
   /** Cells a spreadsheet would run as a formula; neutralized in the download. */
@@ -191,6 +208,14 @@ export interface ResultsSummary {
   scored: number;
   threshold: number;
   flagged: number;
+  /** Sensors the model's trees use: per-wafer coverage is counted over these. */
+  modelSensors: number;
+  /** Wafers with readings for fewer than half of those sensors (format.ts, isLowCoverage). */
+  lowCoverage: number;
+  /** The user chose to score and count low-coverage wafers; otherwise they have no probability and are not counted. */
+  lowCoverageScored: boolean;
+  /** The first low-coverage wafers (≤ 200), in file order. */
+  lowCoverageWafers: { row: number; name: string; readings: number }[];
   /** Counts of probabilities in 20 equal bins over [0, 1]. */
   histogram: number[];
   evaluation: Evaluation | null;
@@ -245,6 +270,8 @@ export interface WindowRow {
   /** Column indices (absolute) in this window that the user edited. */
   editedCols: number[];
   probability: number | null;
+  /** How many of the sensors the model uses have a reading (edits applied). */
+  modelReadings: number;
 }
 
 export interface GridWindow {
@@ -281,7 +308,7 @@ export interface ExportResult {
 
 export interface EngineApi {
   /** Fetch model.json and the ONNX file, verify its sha256, create the session. */
-  init(urls: ModelUrls): Promise<Result<ModelJson>>;
+  init(urls: ModelUrls): Promise<Result<ModelInfo>>;
   /**
    * Stream-parse the file; scores rows while parsing when the mapping is complete (then `results` is counted at
    * `threshold`). Replaces any loaded file only on success. `choices` override what is detected (number format,
@@ -299,6 +326,11 @@ export interface EngineApi {
   setCell(edit: CellEdit, threshold: number): Promise<Result<EditResult>>;
   /** Re-apply many edits at once (an engine restart replays the user's edits); results at `threshold`. */
   setCells(edits: CellEdit[], threshold: number): Promise<Result<DataState>>;
+  /**
+   * Whether wafers with low coverage are scored and counted (true) or have no probability (false, the default
+   * for every new file); results at `threshold`.
+   */
+  scoreLowCoverage(include: boolean, threshold: number): Promise<Result<DataState>>;
   exportCsv(options: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>>;
   /** Liveness check for the UI's heartbeat: answers at once (between slices of any long operation). */
   ping(): Promise<true>;

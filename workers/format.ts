@@ -8,6 +8,17 @@ export function isFlagged(probability: number | null, threshold: number): boolea
   return probability !== null && probability >= threshold;
 }
 
+/**
+ * A wafer has low coverage when it has readings for fewer than half of the sensors the model's trees use: its
+ * probability then rests mostly on the trees' default branches for missing readings, so it is not counted as
+ * flagged or OK (unless the user chooses to score such wafers anyway).
+ */
+export const LOW_COVERAGE_SHARE = 0.5;
+
+export function isLowCoverage(readings: number, modelSensors: number): boolean {
+  return readings < LOW_COVERAGE_SHARE * modelSensors;
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;

@@ -13,7 +13,7 @@ import type {
   ExportResult,
   LoadChoices,
   LoadSummary,
-  ModelJson,
+  ModelInfo,
   ModelUrls,
   Progress,
   Result,
@@ -73,7 +73,7 @@ export class AppState {
   engineMessage = $state<string>('Loading the model…');
   /** True when the worker itself died (as opposed to a model that failed to load). */
   engineCrashed = $state(false);
-  model = $state.raw<ModelJson | null>(null);
+  model = $state.raw<ModelInfo | null>(null);
 
   file = $state.raw<File | null>(null);
   summary = $state.raw<LoadSummary | null>(null);
@@ -115,8 +115,9 @@ export class AppState {
     return this.summary?.mapping.needsConsent ?? false;
   }
 
+  /** The rows have been through the model: scored, or withheld for low coverage (results exist from then on). */
   get hasPredictions(): boolean {
-    return this.results !== null && this.results.scored > 0;
+    return this.results !== null;
   }
 
   get canPredict(): boolean {
@@ -196,8 +197,25 @@ export class AppState {
       }
       this.takeState(replayed.value);
     }
+    if (this.lowCoverageChoice && !(await this.scoreLowCoverage(true))) return null;
     if (this.results === null && this.consent) await this.predict();
     return edits.length;
+  }
+
+  /** The user chose to score and count low-coverage wafers (kept here to re-apply after an engine restart). */
+  private lowCoverageChoice = false;
+
+  /** Score and count the low-coverage wafers (true), or leave them without a probability (false, the default). */
+  async scoreLowCoverage(include: boolean): Promise<boolean> {
+    const result = await this.engine().scoreLowCoverage(include, this.threshold);
+    if (!result.ok) {
+      this.fail(result.error);
+      return false;
+    }
+    this.lowCoverageChoice = include;
+    this.lastExport = null;
+    this.takeState(result.value);
+    return true;
   }
 
   private engine(): Bridge {
@@ -304,6 +322,7 @@ export class AppState {
     this.lastExport = null;
     if (!options.keepEdits) {
       this.consent = false;
+      this.lowCoverageChoice = false;
       this.edits.clear();
       this.editCount = 0;
       this.order = 'file';

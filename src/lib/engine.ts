@@ -126,6 +126,9 @@ export class EngineBridge implements Bridge {
   setCells(edits: CellEdit[], threshold: number) {
     return this.call((api) => api.setCells(edits, threshold));
   }
+  scoreLowCoverage(include: boolean, threshold: number) {
+    return this.call((api) => api.scoreLowCoverage(include, threshold));
+  }
   exportCsv(options: ExportOptions, onProgress: (p: Progress) => void) {
     return this.call((api) => api.exportCsv(options, proxy(onProgress)));
   }

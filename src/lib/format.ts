@@ -1,5 +1,6 @@
 /** Number formatting shared by the components (en-US grouping, fixed decimals where precision matters). */
 export { formatBytes } from '../../workers/format';
+import { LOW_COVERAGE_SHARE } from '../../workers/format';
 
 const integer = new Intl.NumberFormat('en-US');
 
@@ -22,4 +23,21 @@ export function formatMetric(v: number | null | undefined, digits = 3): string {
 
 export function pluralize(n: number, one: string, many = `${one}s`): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/** Column names in quotes: “a”, “a” and “b”, or “a” … “z” for longer runs. */
+export function quotedNames(names: string[]): string {
+  const q = (name: string | undefined) => `“${name ?? ''}”`;
+  if (names.length <= 2) return names.map(q).join(' and ');
+  return `${q(names[0])} … ${q(names.at(-1))}`;
+}
+
+/** The low-coverage rule in words (the rule itself is isLowCoverage in workers/format.ts). */
+export function coverageRuleText(modelSensors: number): string {
+  const half = Math.ceil(LOW_COVERAGE_SHARE * modelSensors);
+  return (
+    `Coverage is the number of the ${formatCount(modelSensors)} sensors the model's trees use that have a reading. ` +
+    `A wafer with fewer than ${Math.round(100 * LOW_COVERAGE_SHARE)} % of them (under ${formatCount(half)}) has low coverage: ` +
+    'its probability would rest mostly on guesses for the missing readings, so it is not scored or counted as flagged or OK unless you choose to score it.'
+  );
 }

@@ -62,7 +62,7 @@ function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
 }
 
 function sameRow(a: WindowRow, b: WindowRow): boolean {
-  return a.row === b.row && a.name === b.name && a.probability === b.probability && sameList(a.cells, b.cells) && sameList(a.issueCols, b.issueCols) && sameList(a.editedCols, b.editedCols);
+  return a.row === b.row && a.name === b.name && a.probability === b.probability && a.modelReadings === b.modelReadings && sameList(a.cells, b.cells) && sameList(a.issueCols, b.issueCols) && sameList(a.editedCols, b.editedCols);
 }
 
 /**

@@ -142,7 +142,13 @@ test('missing-most.csv: 540 missing sensors in one range; the sample still loads
   await pickFile(page, 'missing-most.csv', bad('missing-most.csv'));
   await expect(page.getByTestId('missing-message')).toContainText('Sensor columns missing: Sensor-51 … Sensor-590 (540 columns).');
   await expect(page.getByTestId('columns-report')).toContainText('50 of 590');
-  await consentAndPredict(page);
+  // With 6 of the model's 39 sensors present, no wafer has enough coverage to be scored: none is a plain OK.
+  await page.getByTestId('consent-checkbox').check();
+  await page.getByTestId('consent-button').click();
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-low-coverage', '12');
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '0');
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-flagged', '0');
+  await expect(page.getByTestId('low-coverage-message')).toContainText('Low sensor coverage: 12 wafers have readings for fewer than half of the 39 sensors');
   await loadSample(page);
   await expect(page.getByTestId('missing-message')).toHaveCount(0);
 });
@@ -213,7 +219,9 @@ test('ragged.csv: the short and the long row are named with their consequences',
   await pickFile(page, 'ragged.csv', bad('ragged.csv'));
   await expect(text(page, 'row-shape-message')).toHaveText(
     '2 rows have the wrong number of fields: line 4 has 300 fields (the header has 592); line 8 has 594 fields (the header has 592). ' +
-      'Absent fields are treated as missing readings. Extra fields are ignored by the model and kept in the download.',
+      'Absent fields are treated as missing readings. The model ignores the 2 non-empty extra fields. ' +
+      "The download keeps every field: past the header's last column they sit under added columns “extra_1” and “extra_2”, " +
+      'and every row is padded to the widest, so fault_probability and prediction each stay under their own header.',
   );
   await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
   // Nothing is said twice: no notice repeats the row shapes.

@@ -27,6 +27,7 @@ class RecordingBridge implements Bridge {
   window = (request: WindowRequest) => this.note('window', this.engine.window(request));
   setCell = (edit: CellEdit, threshold: number) => this.note('setCell', this.engine.setCell(edit, threshold));
   setCells = (edits: CellEdit[], threshold: number) => this.note('setCells', this.engine.setCells(edits, threshold));
+  scoreLowCoverage = (include: boolean, threshold: number) => this.note('scoreLowCoverage', this.engine.scoreLowCoverage(include, threshold));
   exportCsv = (options: Parameters<Engine['exportCsv']>[0], onProgress?: (p: Progress) => void) => this.note('exportCsv', this.engine.exportCsv(options, onProgress));
   cancel = () => this.engine.cancel();
   terminated = false;
@@ -178,6 +179,20 @@ describe('the UI state over the engine', () => {
     expect(app.results).toEqual(results);
     const replayed = await app.window(FIRST_ROWS);
     expect(replayed.ok && expected.ok && replayed.value.rows).toEqual(expected.ok && expected.value.rows);
+  });
+
+  test('the choice to score low-coverage wafers survives an engine restart; a new file starts without it', async () => {
+    const { app, kill } = await startedApp();
+    await app.loadFile(fileFromDisk('tests/fixtures/bad/low-coverage.csv'), { keepEdits: false });
+    expect([app.results?.scored, app.results?.lowCoverage, app.results?.lowCoverageScored]).toEqual([10, 2, false]);
+    expect(await app.scoreLowCoverage(true)).toBe(true);
+    expect([app.results?.scored, app.results?.lowCoverageScored]).toEqual([12, true]);
+    const results = app.results;
+    kill('out of memory');
+    await app.restartEngine();
+    expect(app.results).toEqual(results);
+    await app.loadFile(fileFromDisk('tests/fixtures/bad/low-coverage.csv'), { keepEdits: false });
+    expect([app.results?.scored, app.results?.lowCoverageScored]).toEqual([10, false]);
   });
 
   test('download hands the file to the page with what it holds', async () => {

@@ -108,8 +108,9 @@ describe('export', () => {
   });
 
   test("the user's own fault_probability / prediction columns are never overwritten", async () => {
-    expect(appendedNames(['a', 'fault_probability', 'Prediction'])).toEqual(['fault_probability_1', 'prediction_1']);
-    expect(appendedNames(['fault_probability', 'fault_probability_1'])).toEqual(['fault_probability_2', 'prediction']);
+    expect(appendedNames(['a', 'fault_probability', 'Prediction'])).toEqual({ extra: [], probability: 'fault_probability_1', prediction: 'prediction_1' });
+    expect(appendedNames(['fault_probability', 'fault_probability_1'])).toEqual({ extra: [], probability: 'fault_probability_2', prediction: 'prediction' });
+    expect(appendedNames(['a', 'Extra_2'], 2)).toEqual({ extra: ['extra_1', 'extra_2_1'], probability: 'fault_probability', prediction: 'prediction' });
     const sample = readFileSync(path(SAMPLE), 'utf8').split('\n').filter((l) => l !== '');
     const text = [`${sample[0]},fault_probability,prediction`, ...sample.slice(1, 4).map((l) => `${l},0.5,mine`)].join('\n') + '\n';
     const engine = await readyEngine();
@@ -132,15 +133,50 @@ describe('export', () => {
     expect(lines.slice(1).every((l) => l.endsWith(',Fault'))).toBe(true);
   });
 
-  test('ragged rows: short rows are padded so the appended fields line up', async () => {
+  test('ragged rows: every row is padded to the widest, so the appended fields line up under their headers', async () => {
     const engine = await readyEngine();
-    await loadOk(engine, fileFromDisk('tests/fixtures/bad/ragged.csv'));
+    const summary = await loadOk(engine, fileFromDisk('tests/fixtures/bad/ragged.csv'));
+    expect(summary.extraColumns).toEqual(['extra_1', 'extra_2']);
+    expect(summary.extraFilledFields).toBe(2);
     const r = unwrap(await engine.exportCsv({ threshold: T, onlyFlagged: false }));
-    const parsed = Papa.parse<string[]>(new TextDecoder().decode(await bytesOf(r.blob)), { skipEmptyLines: true }).data;
-    expect(parsed[3]).toHaveLength(594);
-    expect(parsed[3]![592]).toMatch(/^0\.\d+$/);
+    const outText = new TextDecoder().decode(await bytesOf(r.blob));
+    const parsed = Papa.parse<string[]>(outText, { skipEmptyLines: true }).data;
+    expect(parsed[0]!.slice(592)).toEqual(['extra_1', 'extra_2', 'fault_probability', 'prediction']);
     const input = readFileSync(path('tests/fixtures/bad/ragged.csv'), 'utf8').split('\n');
-    expect(new TextDecoder().decode(await bytesOf(r.blob)).split('\n')[3]!.startsWith(input[3]!)).toBe(true);
+    const inputRows = Papa.parse<string[]>(input.join('\n'), { skipEmptyLines: true }).data;
+    parsed.forEach((row, i) => {
+      expect(row, `line ${i + 1}`).toHaveLength(596);
+      if (i === 0) return;
+      expect(row.slice(0, inputRows[i]!.length), `line ${i + 1} keeps its fields`).toEqual(inputRows[i]);
+      expect(row[594]).toMatch(/^0\.\d+$/);
+      expect(row[595]).toMatch(/^(Fault|OK)$/);
+    });
+    expect(parsed[7]!.slice(592, 594)).toEqual(['1.0', '2.0']);
+    expect(outText.split('\n')[3]!.startsWith(input[3]!)).toBe(true);
+    expect(outText.split('\n')[7]!.startsWith(input[7]!)).toBe(true);
+  });
+
+  test('a trailing delimiter on every line: the empty extra field gets its own column, results stay under their headers', async () => {
+    const sample = readFileSync(path(SAMPLE), 'utf8').split('\n').filter((l) => l !== '');
+    const text = sample.slice(0, 6).map((l, i) => (i === 0 ? l : `${l},`)).join('\n') + '\n';
+    const engine = await readyEngine();
+    const summary = await loadOk(engine, fileFromText(text));
+    expect(summary.rowShapeIssueCount).toBe(5);
+    expect(summary.extraColumns).toEqual(['extra_1']);
+    expect(summary.extraFilledFields).toBe(0);
+    await setCell(engine, 1, 3, '1.5'); // an edited row is re-serialized: it keeps its width too
+    const r = unwrap(await engine.exportCsv({ threshold: T, onlyFlagged: false }));
+    const lines = new TextDecoder().decode(await bytesOf(r.blob)).split('\n').filter((l) => l !== '');
+    expect(lines[0]).toBe(`${sample[0]},extra_1,fault_probability,prediction`);
+    const header = lines[0]!.split(',');
+    lines.slice(1).forEach((line, i) => {
+      const fields = line.split(',');
+      expect(fields).toHaveLength(header.length);
+      expect(fields[header.indexOf('extra_1')]).toBe('');
+      expect(Number(fields[header.indexOf('fault_probability')])).toBeGreaterThan(0);
+      expect(fields[header.indexOf('prediction')]).toMatch(/^(Fault|OK)$/);
+      if (i !== 1) expect(line.startsWith(sample[i + 1]!)).toBe(true);
+    });
   });
 
   test('shortestFloat32Text: shortest float32 round trip', () => {

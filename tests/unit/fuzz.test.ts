@@ -118,8 +118,9 @@ function write(d: Doc): Written {
     const raw = fields.map((f) => quote(f, d.delimiter, d.quoteAll)).join(d.delimiter);
     const eol = d.eol === 'mixed' ? d.eols[i]! : d.eol;
     parts.push(raw);
-    // A record of only spaces is a blank line: not a row (the engine skips it, and so does the model here).
-    if (!/^ *$/.test(raw)) records.push({ fields, raw });
+    // A record of only spaces is a blank line, one of only delimiters (spaces, tabs) holds no wafer: neither is a
+    // row (the engine skips them, and so does the model here).
+    if (!/^ *$/.test(raw) && !(i > 0 && delimiterOnly(raw, d.delimiter))) records.push({ fields, raw });
     if (i < all.length - 1 || d.trailing) parts.push(eol);
     if (d.blankAfter[i] && i < all.length - 1) parts.push(`  ${eol}`);
   });
@@ -171,9 +172,14 @@ function read(text: string, d: string): { fields: string[]; raw: string }[] {
     const raw = text.slice(start, i);
     if (text[i] === '\r' && text[i + 1] === '\n') i += 2;
     else if (i < n) i++;
-    if (!/^ *$/.test(raw)) out.push({ fields, raw });
+    if (!/^ *$/.test(raw) && !(out.length > 0 && delimiterOnly(raw, d))) out.push({ fields, raw });
   }
   return out;
+}
+
+/** A record of delimiters, spaces and tabs only (at least one delimiter). */
+function delimiterOnly(raw: string, d: string): boolean {
+  return raw.includes(d) && [...raw].every((ch) => ch === d || ch === ' ' || ch === '\t');
 }
 
 /** The delimiter the documented rule picks for a header line. */
@@ -275,16 +281,21 @@ test(`fuzz: well-formed hostile CSV — Results only; export keeps every cell, e
       const out = read(text.replace(/^\uFEFF/, ''), d.delimiter);
       expect(out).toHaveLength(rows.length + 1);
       header!.fields.forEach((h, c) => expectCell(out[0]!.fields[c], h, `header ${c}`));
-      expect(out[0]!.fields.slice(ncol).map((h) => h.replace(/_\d+$/, ''))).toEqual(['fault_probability', 'prediction']);
+      // Rows longer than the header: placeholder columns for their extra positions, every row padded to the widest.
+      const widest = Math.max(ncol, ...rows.map((row) => row.fields.length));
+      const placeholders = Array.from({ length: widest - ncol }, (_, i) => `extra_${i + 1}`);
+      const appended = [...placeholders, 'fault_probability', 'prediction'].map((h) => expect.stringMatching(new RegExp(`^${h}(_\\d+)?$`)));
+      expect(out[0]!.fields.slice(ncol)).toEqual(appended);
       rows.forEach((row, r) => {
         const got = out[r + 1]!.fields;
-        expect(got.length, `row ${r} width`).toBe(Math.max(row.fields.length, ncol) + 2);
+        expect(got.length, `row ${r} width`).toBe(widest + 2);
         row.fields.forEach((f, c) => expectCell(got[c], f, `row ${r} col ${c}`));
-        for (let c = row.fields.length; c < ncol; c++) expect(got[c]).toBe('');
+        for (let c = row.fields.length; c < widest; c++) expect(got[c]).toBe('');
         const p = got.at(-2)!;
         expect(p === '' || (Number(p) >= 0 && Number(p) <= 1)).toBe(true);
-        expect(got.at(-1)).toMatch(p === '' ? /^$/ : /^(Fault|OK)$/);
-        expect(out[r + 1]!.raw.startsWith(`${bytesAfterExport(row.fields, ncol, d)}${d.delimiter}`), `row ${r} keeps its bytes`).toBe(true);
+        // A wafer with readings for fewer than half of the model's sensors is withheld, and says so.
+        expect(got.at(-1)).toMatch(p === '' ? /^(|Not scored: low coverage \(\d+ of \d+ model sensors read\))$/ : /^(Fault|OK)$/);
+        expect(out[r + 1]!.raw.startsWith(`${bytesAfterExport(row.fields, widest, d)}${d.delimiter}`), `row ${r} keeps its bytes`).toBe(true);
       });
       expect(out[0]!.raw.startsWith(`${bytesAfterExport(header!.fields, ncol, d)}${d.delimiter}`), 'header keeps its bytes').toBe(true);
 
@@ -304,11 +315,10 @@ test(`fuzz: well-formed hostile CSV — Results only; export keeps every cell, e
       rows.forEach((row, r) => {
         // Unedited fields keep their bytes even in an edited row.
         if (![...edits.values()].some((e) => e.row === r)) {
-          expect(edited[r + 1]!.raw.startsWith(`${bytesAfterExport(row.fields, ncol, d)}${d.delimiter}`)).toBe(true);
+          expect(edited[r + 1]!.raw.startsWith(`${bytesAfterExport(row.fields, widest, d)}${d.delimiter}`)).toBe(true);
         }
         const got = edited[r + 1]!.fields;
-        const width = Math.max(row.fields.length, ncol);
-        for (let c = 0; c < width; c++) {
+        for (let c = 0; c < widest; c++) {
           const e = edits.get(`${r}:${c}`);
           expectCell(got[c], e ? e.text : (row.fields[c] ?? ''), `edited export row ${r} col ${c}`);
         }

@@ -91,6 +91,8 @@ function snapshot(s: Session) {
     rowContentEnd: Array.from(s.rowContentEnd),
     rowLine: Array.from(s.rowLine),
     probabilities: bytes(s.probabilities),
+    modelReadings: Array.from(s.modelReadings),
+    widestRow: s.widestRow,
     predicted: s.predicted,
   };
 }
@@ -238,7 +240,8 @@ describe('recordsToRows (the shared conversion)', () => {
       { row: 2, line: 5, fields: 2, expected: 5 },
       { row: 3, line: 6, fields: 6, expected: 5 },
     ]);
-    expect(Array.from(c.flags)).toEqual([0, 1, 2, 0]);
+    expect(Array.from(c.flags)).toEqual([0, 1, 2, 4]);
+    expect([c.widestRow, c.extraFilledFields]).toEqual([6, 1]);
     expect([c.fails, c.passes, c.unknown]).toEqual([1, 2, 1]);
   });
 

@@ -1,12 +1,11 @@
 /** The sorted-score index gives the results a full pass would, after any sequence of single-row changes. */
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import type { ResultsSummary } from '../../workers/api';
 import { countFlagged, evaluate, histogram } from '../../workers/engine/metrics';
-import { ScoreIndex } from '../../workers/engine/score-index';
+import { ScoreIndex, type ScoreResults } from '../../workers/engine/score-index';
 
 /** The results by full passes over the rows, as the engine computed them before the index. */
-function fullPass(probs: Float32Array, labels: Int8Array, threshold: number): ResultsSummary {
+function fullPass(probs: Float32Array, labels: Int8Array, threshold: number): ScoreResults {
   const { scored, flagged } = countFlagged(probs, threshold);
   return { rows: probs.length, scored, threshold, flagged, histogram: histogram(probs), evaluation: scored > 0 ? evaluate(probs, labels, threshold) : null };
 }

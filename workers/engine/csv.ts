@@ -403,6 +403,21 @@ export function countLineBreaks(bytes: Uint8Array, from: number, to: number): nu
   return count;
 }
 
+/**
+ * Whether a record holds delimiters and nothing else but spaces and tabs (e.g. the `,,,,` lines a spreadsheet
+ * writes below its data). Such a line has no reading and no name: it is reported, not read as a wafer.
+ */
+export function isDelimiterOnlyRecord(bytes: Uint8Array, start: number, contentEnd: number, delimiter: Delimiter): boolean {
+  const delim = delimiter.charCodeAt(0);
+  let delimiters = 0;
+  for (let i = start; i < contentEnd; i++) {
+    const c = bytes[i];
+    if (c === delim) delimiters++;
+    else if (c !== SPACE && c !== TAB) return false;
+  }
+  return delimiters > 0;
+}
+
 /** Whether a record's content is a blank line (no characters, or only spaces). Blank lines are not rows. */
 export function isBlankRecord(bytes: Uint8Array, start: number, contentEnd: number): boolean {
   for (let i = start; i < contentEnd; i++) if (bytes[i] !== SPACE) return false;

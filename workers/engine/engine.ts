@@ -12,20 +12,20 @@ import type {
   GridWindow,
   LoadChoices,
   LoadResult,
+  ModelInfo,
   ModelUrls,
   PredictOptions,
   ProgressCallback,
   Result,
   WindowRequest,
 } from '../api';
-import type { ModelJson } from '../model-json';
 import { CancelToken, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
 import { Model, validateModelJson } from './model';
 import type { ParsePool } from './pool';
 import { warmUpResults } from './score-index';
-import { applyEdits, resultsAt, scoreAll, windowRows, type Session } from './session';
+import { applyEdits, resultsAt, scoreAll, setLowCoverageScoring, windowRows, type Session } from './session';
 
 export interface EngineOptions {
   /** Replaces global fetch (tests load the model from disk). */
@@ -39,7 +39,7 @@ export interface EngineOptions {
 /** The engine plus a few non-API helpers used by tests and benchmarks. */
 export interface Engine extends EngineApi {
   /** Create the model from bytes already in memory (same checks as init). */
-  initFromBytes(modelJson: unknown, onnx: Uint8Array): Promise<Result<ModelJson>>;
+  initFromBytes(modelJson: unknown, onnx: Uint8Array): Promise<Result<ModelInfo>>;
 }
 
 const ORDERS = new Set(['file', 'probability-desc', 'probability-asc']);
@@ -110,13 +110,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const needSession = (): Session => session ?? fail('no-file', 'No file is loaded.');
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
-  async function createModel(rawJson: unknown, onnx: Uint8Array): Promise<ModelJson> {
+  async function createModel(rawJson: unknown, onnx: Uint8Array): Promise<ModelInfo> {
     const json = validateModelJson(rawJson);
     const m = await Model.create(json, onnx);
     await m.warmUp();
     warmUpResults();
     model = m;
-    return json;
+    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string) };
   }
 
   async function edit(edits: CellEdit[], threshold: number, call: string) {
@@ -211,6 +211,17 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
     setCells(edits: CellEdit[], threshold: number): Promise<Result<DataState>> {
       return guarded(async () => (await edit(edits, threshold, 'setCells')).state);
+    },
+
+    scoreLowCoverage(include: boolean, threshold: number): Promise<Result<DataState>> {
+      return guarded(async () => {
+        const s = needSession();
+        const m = needModel();
+        checkThreshold(threshold);
+        if (typeof include !== 'boolean') fail('bad-request', 'scoreLowCoverage(): include must be true or false.');
+        if (await setLowCoverageScoring(s, m, include)) version++;
+        return dataState(s, threshold);
+      });
     },
 
     async ping(): Promise<true> {

@@ -3,10 +3,10 @@
  * Unedited records without formula-like cells are copied byte-identical; the others are re-serialized.
  */
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
-import { isFlagged } from '../format';
-import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
+import { isFlagged, isLowCoverage } from '../format';
+import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
 import { type CancelToken, fail } from './errors';
-import { FLAG_FORMULA, FLAG_SHORT, type Session } from './session';
+import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, type Session } from './session';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
 import { isFormulaLike, neutralize } from './validate';
 
@@ -29,20 +29,28 @@ export function exportFileName(inputName: string, onlyFlagged: boolean): string 
   return `${base}${onlyFlagged ? '_flagged' : '_predictions'}.csv`;
 }
 
-/** Names for the appended columns that do not collide with the user's headers. */
-export function appendedNames(header: string[]): [string, string] {
+/** The names of the columns the download adds after the header's own. */
+export interface AppendedNames {
+  /** For the fields of rows longer than the header: extra_1, extra_2 … */
+  extra: string[];
+  probability: string;
+  prediction: string;
+}
+
+/**
+ * Names for the appended columns that do not collide with the user's headers: `extraCount` placeholders for the
+ * positions past the header that longer rows fill, then the two result columns.
+ */
+export function appendedNames(header: string[], extraCount = 0): AppendedNames {
   const taken = new Set(header.map((h) => h.trim().toLowerCase()));
   const unique = (base: string) => {
-    if (!taken.has(base)) return base;
-    for (let k = 1; ; k++) {
-      const name = `${base}_${k}`;
-      if (!taken.has(name)) return name;
-    }
+    let name = base;
+    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
+    taken.add(name);
+    return name;
   };
-  const a = unique('fault_probability');
-  taken.add(a);
-  const b = unique('prediction');
-  return [a, b];
+  const extra = Array.from({ length: Math.max(0, extraCount) }, (_, i) => unique(`extra_${i + 1}`));
+  return { extra, probability: unique('fault_probability'), prediction: unique('prediction') };
 }
 
 /** Accumulates output bytes in ~1 MB chunks. */
@@ -113,6 +121,20 @@ export function rawFieldSpans(text: string, delimiter: Delimiter): number[] {
   return spans;
 }
 
+/**
+ * The prediction column: Fault / OK, empty before scoring; a low-coverage wafer says so, with its coverage, both
+ * when it is not scored (the default) and when the user chose to score it.
+ */
+export function predictionText(s: Session, row: number, p: number, flagged: boolean): string {
+  const readings = s.modelReadings[row] as number;
+  const sensors = s.usedFeatures.length;
+  const low = isLowCoverage(readings, sensors);
+  const coverage = `${readings} of ${sensors} model sensors read`;
+  if (Number.isNaN(p)) return s.predicted && low ? `Not scored: low coverage (${coverage})` : '';
+  const label = flagged ? 'Fault' : 'OK';
+  return low ? `${label} (low coverage: ${coverage})` : label;
+}
+
 export interface ExportRun {
   token: CancelToken;
   onProgress?: ProgressCallback | undefined;
@@ -124,8 +146,10 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
   const d: Delimiter = sn.delimiter;
   const sink = new ByteSink();
   if (sn.hasBom) sink.push(new Uint8Array([0xef, 0xbb, 0xbf]));
-  const [probName, predName] = appendedNames(s.header);
   const ncol = s.header.length;
+  const names = appendedNames(s.header, s.widestRow - ncol);
+  // Every record is padded to the widest one, so the result columns sit under their own headers in a spreadsheet.
+  const width = s.widestRow;
   let neutralizedCells = 0;
   let editedCells = 0;
   let written = 0;
@@ -136,10 +160,10 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
    * A record that must change (edits, formula-like cells) keeps the bytes of every other field: only the changed
    * fields are written anew. Falls back to writing every field when the raw split disagrees with the parse.
    */
-  const splice = (raw: string, fields: string[], edits: Map<number, string> | undefined): string => {
+  const splice = (raw: string, fields: string[], edits: Map<number, string> | undefined, padTo: number): string => {
     const spans = rawFieldSpans(raw, d);
-    if (spans.length !== fields.length * 2) return serialize(fields, edits);
-    const n = Math.max(fields.length, ncol, ...(edits ? [...edits.keys()].map((c) => c + 1) : []));
+    if (spans.length !== fields.length * 2) return serialize(fields, edits, padTo);
+    const n = Math.max(fields.length, padTo);
     const parts: string[] = [];
     for (let c = 0; c < n; c++) {
       const edit = edits?.get(c);
@@ -164,7 +188,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
     return parts.join(d);
   };
 
-  const serialize = (fields: string[], edits: Map<number, string> | undefined): string => {
+  const serialize = (fields: string[], edits: Map<number, string> | undefined, padTo: number): string => {
     const outFields = fields.slice();
     if (edits) {
       for (const [c, t] of edits) {
@@ -180,7 +204,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
         neutralizedCells++;
       }
     }
-    while (outFields.length < ncol) outFields.push('');
+    while (outFields.length < padTo) outFields.push('');
     return outFields.map((f) => quoteField(f, d)).join(d);
   };
 
@@ -194,7 +218,8 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       const st = batch.starts[r] as number;
       const ce = batch.contentEnds[r] as number;
       const en = batch.ends[r] as number;
-      if (isBlankRecord(bytes, st, ce)) {
+      // Blank lines and lines of only delimiters are not rows: kept as they are (after the header).
+      if (isBlankRecord(bytes, st, ce) || (headerDone && isDelimiterOnlyRecord(bytes, st, ce, d))) {
         if (!options.onlyFlagged) sink.push(bytes.subarray(st, en));
         continue;
       }
@@ -202,9 +227,9 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       if (!headerDone) {
         headerDone = true;
         const hasFormula = s.header.some((h) => isFormulaLike(h));
-        if (hasFormula) sink.text(splice(recordText(), s.header, undefined));
+        if (hasFormula) sink.text(splice(recordText(), s.header, undefined, ncol));
         else sink.push(bytes.subarray(st, ce));
-        sink.text(`${d}${quoteField(probName, d)}${d}${quoteField(predName, d)}`);
+        for (const name of [...names.extra, names.probability, names.prediction]) sink.text(`${d}${quoteField(name, d)}`);
         sink.push(bytes.subarray(ce, en));
         row = 0;
         continue;
@@ -216,16 +241,16 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       const flagged = isFlagged(p, options.threshold);
       if (!options.onlyFlagged || flagged) {
         const edits = s.edits.get(row);
-        const fieldsCount = ((s.rowFlags[row] as number) & FLAG_SHORT) !== 0 ? parseRecordFields(recordText()).length : ncol;
+        const fieldsCount = ((s.rowFlags[row] as number) & (FLAG_SHORT | FLAG_LONG)) !== 0 ? parseRecordFields(recordText()).length : ncol;
         if (edits || ((s.rowFlags[row] as number) & FLAG_FORMULA) !== 0) {
           const text = recordText();
-          sink.text(splice(text, parseRecordFields(text), edits));
+          sink.text(splice(text, parseRecordFields(text), edits, width));
         } else {
           sink.push(bytes.subarray(st, ce));
-          // Pad a short row so the appended fields land under their headers.
-          if (fieldsCount < ncol) sink.text(d.repeat(ncol - fieldsCount));
+          // Pad a row narrower than the widest so the appended fields land under their headers.
+          if (fieldsCount < width) sink.text(d.repeat(width - fieldsCount));
         }
-        sink.text(`${d}${shortestFloat32Text(p)}${d}${Number.isNaN(p) ? '' : flagged ? 'Fault' : 'OK'}`);
+        sink.text(`${d}${shortestFloat32Text(p)}${d}${quoteField(predictionText(s, row, p, flagged), d)}`);
         sink.push(bytes.subarray(ce, en));
         written++;
       }

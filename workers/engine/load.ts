@@ -21,6 +21,7 @@ import {
   type SplitBatch,
 } from './csv';
 import { fail, type CancelToken } from './errors';
+import { appendedNames } from './export';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
@@ -122,8 +123,8 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   let rest: Position = { next: headerRecord.dataStart, line: headerRecord.dataLine };
   if (pool && rest.next < size) rest = await loadRanges(job, pool, rest);
   if (rest.next < size) await loadSlices(job, rest);
-  if (rows.rows === 0) fail('no-rows', `The file has a header row (${header.length} columns) but no data rows.`);
   const built = await rows.finish();
+  if (built.rows === 0) fail('no-rows', noRowsMessage(header.length, built.counts.delimiterOnlyLines));
   token.throwIfCancelled();
   const coding = labelCoding(map, built, choices, model);
   // A coding that could be read either way gives no label at all until the user says which value means fail.
@@ -152,6 +153,10 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     scoreIndex: null,
     decimalComma: job.cfg.decimalComma,
     readLabel: labelReaderFor(coding, choices, model),
+    widestRow: Math.max(built.widestRow, header.length),
+    modelReadings: built.modelReadings,
+    usedFeatures: model.usedFeatures,
+    scoreLowCoverage: false,
     summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built, numbers, coding, choices),
   };
 }
@@ -180,6 +185,13 @@ function labelReaderFor(coding: LabelCoding, choices: LoadChoices, model: Model)
   if (coding === 'unresolved') return () => -1;
   if (coding === 'chosen' && choices.failValue !== undefined) return makeChosenLabelReader(choices.failValue);
   return makeLabelReader(model.json.label.fail_values, model.json.label.pass_values);
+}
+
+function noRowsMessage(columns: number, delimiterOnlyLines: number): string {
+  const headerOnly = `The file has a header row (${columns.toLocaleString('en-US')} columns) but no data rows`;
+  if (delimiterOnlyLines === 0) return `${headerOnly}.`;
+  const lines = delimiterOnlyLines === 1 ? 'its one line' : `its ${delimiterOnlyLines.toLocaleString('en-US')} lines`;
+  return `${headerOnly}: ${lines} after the header ${delimiterOnlyLines === 1 ? 'contains' : 'contain'} only delimiters (no readings, no wafer name).`;
 }
 
 function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Model, format: NumberFormat, choices: LoadChoices): RowsConfig {
@@ -387,6 +399,10 @@ export function buildLoadSummary(
     cellIssues: built.cellIssues,
     rowShapeIssueCount: counts.rowShapeIssueCount,
     rowShapeIssues: built.rowShapeIssues,
+    extraColumns: appendedNames(header, built.widestRow - header.length).extra,
+    extraFilledFields: counts.extraFilledFields,
+    delimiterOnlyLines: counts.delimiterOnlyLines,
+    delimiterOnlyLineExamples: built.delimiterOnlyExamples,
     missingCells: counts.missingCells,
     formulaLikeCells: counts.formulaLikeCells,
     notices: numberFormatNotices(numbers, counts),

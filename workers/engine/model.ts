@@ -2,6 +2,7 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { ModelJson } from '../model-json';
 import { fail } from './errors';
+import { treeFeatureIndices } from './onnx-trees';
 
 export const SCORE_BATCH_ROWS = 5000;
 /** Rows scored once after the session is created (Model.warmUp). */
@@ -62,6 +63,8 @@ export class Model {
   private constructor(
     readonly json: ModelJson,
     private readonly session: ort.InferenceSession,
+    /** Feature indices (ascending) the trees split on: the sensors coverage is counted over. */
+    readonly usedFeatures: number[],
   ) {}
 
   get nFeatures(): number {
@@ -91,7 +94,7 @@ export class Model {
     if (!session.outputNames.includes(json.onnx.outputs.probability)) {
       fail('model-invalid', `The model has no output named "${json.onnx.outputs.probability}" (it has ${session.outputNames.join(', ')}).`);
     }
-    return new Model(json, session);
+    return new Model(json, session, treeFeatureIndices(onnxBytes, json.features.length));
   }
 
   /**

@@ -5,7 +5,7 @@
  * paths give identical results.
  */
 import type { CellIssue, LabelValueCount, RowShapeIssue } from '../api';
-import { isBlankRecord, parseBatchRecords, type Delimiter, type LineEnding, type SplitBatch } from './csv';
+import { isBlankRecord, isDelimiterOnlyRecord, parseBatchRecords, type Delimiter, type LineEnding, type SplitBatch } from './csv';
 import { CellKind, classifyCell, isFormulaLike, isNumberInOtherFormat, labelKey, makeChosenLabelReader, makeLabelReader, newCellOut, parseSimpleDecimal } from './validate';
 
 export const MAX_EXAMPLES = 200;
@@ -15,6 +15,8 @@ export const MAX_LABEL_VALUES = 50;
 export const FLAG_FORMULA = 1;
 /** rowFlags bit: the row has fewer fields than the header. */
 export const FLAG_SHORT = 2;
+/** rowFlags bit: the row has more fields than the header. */
+export const FLAG_LONG = 4;
 
 /** What the conversion needs to know about the file and the column mapping (structured-clonable). */
 export interface RowsConfig {
@@ -52,6 +54,10 @@ export interface RowCounts {
   passes: number;
   unknown: number;
   rowShapeIssueCount: number;
+  /** Non-empty fields past the header's width (0 when rows are long only by trailing delimiters). */
+  extraFilledFields: number;
+  /** Lines of only delimiters (no reading, no name): not rows. */
+  delimiterOnlyLines: number;
 }
 
 export function emptyCounts(): RowCounts {
@@ -67,6 +73,8 @@ export function emptyCounts(): RowCounts {
     passes: 0,
     unknown: 0,
     rowShapeIssueCount: 0,
+    extraFilledFields: 0,
+    delimiterOnlyLines: 0,
   };
 }
 
@@ -89,6 +97,10 @@ export interface RowsChunk extends RowCounts {
   /** The distinct label values (at most MAX_LABEL_VALUES) and whether there were more. */
   labelValues: LabelValueCount[];
   moreLabelValues: boolean;
+  /** Fields of the widest row (0 when there is none). */
+  widestRow: number;
+  /** The first (≤ MAX_EXAMPLES) lines of only delimiters, numbered like the row shape issues' lines. */
+  delimiterOnlyExamples: number[];
 }
 
 /** A config's label reader, built once per config object. */
@@ -110,12 +122,25 @@ export function recordsToRows(job: RecordsJob, from: number, to: number, cfg: Ro
 }
 
 /**
- * Convert already-parsed records (`fields[r - from]` for record r of `job`) to rows; blank records are skipped.
+ * Convert already-parsed records (`fields[r - from]` for record r of `job`) to rows; blank records and records of
+ * only delimiters are skipped (the latter counted).
  */
 export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number, to: number, cfg: RowsConfig): RowsChunk {
   let rows = 0;
   const keep = new Uint32Array(Math.max(0, to - from));
-  for (let r = from; r < to; r++) if (!isBlankRecord(job.bytes, job.starts[r] as number, job.contentEnds[r] as number)) keep[rows++] = r;
+  let delimiterOnlyLines = 0;
+  const delimiterOnlyExamples: number[] = [];
+  for (let r = from; r < to; r++) {
+    const start = job.starts[r] as number;
+    const end = job.contentEnds[r] as number;
+    if (isBlankRecord(job.bytes, start, end)) continue;
+    if (isDelimiterOnlyRecord(job.bytes, start, end, cfg.delimiter)) {
+      delimiterOnlyLines++;
+      if (delimiterOnlyExamples.length < MAX_EXAMPLES) delimiterOnlyExamples.push(job.lines[r] as number);
+      continue;
+    }
+    keep[rows++] = r;
+  }
   const nF = cfg.nFeatures;
   const ncol = cfg.ncol;
   const matrix = new Float32Array(rows * nF).fill(Number.NaN);
@@ -136,6 +161,8 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
   let fails = 0;
   let passes = 0;
   let unknown = 0;
+  let extraFilledFields = 0;
+  let widestRow = 0;
   const decimalComma = cfg.decimalComma;
   const fc = cfg.featureOfColumn;
   const labelColumn = cfg.labelColumn;
@@ -151,7 +178,12 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
       rowShapeIssueCount++;
       if (rowShapeIssues.length < MAX_EXAMPLES) rowShapeIssues.push({ row: n, line, fields: fields.length, expected: ncol });
       if (fields.length < ncol) flags |= FLAG_SHORT;
+      else {
+        flags |= FLAG_LONG;
+        for (let c = ncol; c < fields.length; c++) if ((fields[c] as string).length > 0) extraFilledFields++;
+      }
     }
+    if (fields.length > widestRow) widestRow = fields.length;
     const base = n * nF;
     const m = Math.min(fields.length, ncol);
     for (let c = 0; c < fields.length; c++) {
@@ -229,10 +261,14 @@ export function fieldsToRows(job: RecordsJob, fieldsOf: string[][], from: number
     passes,
     unknown,
     rowShapeIssueCount,
+    extraFilledFields,
+    delimiterOnlyLines,
     cellIssues,
     rowShapeIssues,
     labelValues: labelValues.values(),
     moreLabelValues: labelValues.more,
+    widestRow,
+    delimiterOnlyExamples,
   };
 }
 

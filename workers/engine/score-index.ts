@@ -9,6 +9,9 @@ import type { Evaluation, ResultsSummary } from '../api';
 import { isFlagged } from '../format';
 import { averagePrecisionOf, countFlagged, evaluationAt, HISTOGRAM_BINS, histogram, rocAucOf, type ClassScores } from './metrics';
 
+/** The results the scores give (the session adds the coverage counts). */
+export type ScoreResults = Omit<ResultsSummary, 'modelSensors' | 'lowCoverage' | 'lowCoverageScored' | 'lowCoverageWafers'>;
+
 /** Index of the first value ≥ x in an ascending array (its length when none): the count of values below x. */
 function countBelow(sorted: Float64Array, x: number): number {
   let lo = 0;
@@ -122,7 +125,7 @@ export class ScoreIndex {
   }
 
   /** Counts and metrics at `threshold` over `probs` (the rows this index was built from and kept up with). */
-  resultsAt(probs: Float32Array, threshold: number, withEvaluation: boolean): ResultsSummary {
+  resultsAt(probs: Float32Array, threshold: number, withEvaluation: boolean): ScoreResults {
     if (this.flaggedAt?.threshold !== threshold) this.flaggedAt = { threshold, flagged: countFlagged(probs, threshold).flagged };
     const { scored } = this;
     return {
@@ -150,7 +153,7 @@ export class ScoreIndex {
  * Run the results code on synthetic scores while the model loads, so the JIT has compiled it before the first
  * file (the first results come right after the load). Returns the results so the work is not optimized away.
  */
-export function warmUpResults(n = 4096): ResultsSummary {
+export function warmUpResults(n = 4096): ScoreResults {
   const probs = new Float32Array(n);
   const labels = new Int8Array(n);
   for (let i = 0; i < n; i++) {

@@ -6,7 +6,7 @@
 import type { CellIssue, LabelValueCount, RowShapeIssue } from '../api';
 import type { CancelToken } from './errors';
 import { EngineFailure } from './errors';
-import { formatBytes } from '../format';
+import { formatBytes, isLowCoverage } from '../format';
 import type { Model } from './model';
 import { addCounts, emptyCounts, LabelValueCounter, MAX_EXAMPLES, type RowCounts, type RowsChunk } from './rows';
 
@@ -48,6 +48,8 @@ export interface RowBuffers {
   rowLine: Int32Array;
   /** NaN = not scored. */
   probabilities: Float32Array;
+  /** Per row: how many of the sensors the model uses have a reading. */
+  modelReadings: Uint16Array;
 }
 
 /** The rows of a finished load, each array exactly `rows` long (rowStart one more). */
@@ -61,6 +63,10 @@ export interface BuiltRows extends Omit<RowBuffers, 'cap'> {
   moreLabelValues: boolean;
   cellIssues: CellIssue[];
   rowShapeIssues: RowShapeIssue[];
+  /** Fields of the widest row. */
+  widestRow: number;
+  /** 1-based lines of the first lines of only delimiters. */
+  delimiterOnlyExamples: number[];
 }
 
 function tooLarge(fileBytes: number, rows: number, nF: number, e: unknown): never {
@@ -87,6 +93,7 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, 
       rowContentEnd: new Float64Array(cap),
       rowLine: new Int32Array(cap),
       probabilities: new Float32Array(cap),
+      modelReadings: new Uint16Array(cap),
     };
     // No NaN fill for the matrix: addRows writes every row whole (a chunk's rows are NaN where a reading is
     // missing), and rows past `used` are never read. Untouched pages of the big buffer are not even resident.
@@ -100,12 +107,26 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, 
       b.rowContentEnd.set(old.rowContentEnd.subarray(0, used));
       b.rowLine.set(old.rowLine.subarray(0, used));
       b.probabilities.set(old.probabilities.subarray(0, used));
+      b.modelReadings.set(old.modelReadings.subarray(0, used));
     }
     return b;
   } catch (e) {
     if (e instanceof RangeError) tooLarge(fileBytes, cap, nF, e);
     throw e;
   }
+}
+
+/** How many of the model's sensors have a reading in one row of a rows × nF matrix. */
+export function countModelReadings(matrix: Float32Array, row: number, nF: number, usedFeatures: number[]): number {
+  const base = row * nF;
+  let readings = 0;
+  for (const f of usedFeatures) if (!Number.isNaN(matrix[base + f] as number)) readings++;
+  return readings;
+}
+
+/** Blank the probabilities of low-coverage rows: they are not counted as flagged or OK (see isLowCoverage). */
+export function withholdLowCoverage(probs: Float32Array, modelReadings: Uint16Array, modelSensors: number): void {
+  for (let i = 0; i < probs.length; i++) if (isLowCoverage(modelReadings[i] as number, modelSensors)) probs[i] = Number.NaN;
 }
 
 export interface BuilderOptions {
@@ -128,8 +149,10 @@ export class SessionBuilder {
   private readonly labelValues = new LabelValueCounter();
   private readonly cellIssues: CellIssue[] = [];
   private readonly rowShapeIssues: RowShapeIssue[] = [];
+  private readonly delimiterOnlyExamples: number[] = [];
   private scoredUpTo = 0;
   private lastEnd = 0;
+  private widestRow = 0;
   /** Rows added so far. */
   rows = 0;
 
@@ -144,7 +167,14 @@ export class SessionBuilder {
    * the first record of a range (meta.lines null); issue lines from a range are relative to it.
    */
   addRows(meta: BatchMeta, c: RowsChunk, lineBase: number): void {
-    if (c.rows === 0) return;
+    for (const line of c.delimiterOnlyExamples) {
+      if (this.delimiterOnlyExamples.length >= MAX_EXAMPLES) break;
+      this.delimiterOnlyExamples.push(meta.lines ? line : lineBase + line);
+    }
+    if (c.rows === 0) {
+      this.counts.delimiterOnlyLines += c.delimiterOnlyLines;
+      return;
+    }
     const n = this.rows;
     if (n + c.rows > this.buf.cap) this.grow(n + c.rows);
     const b = this.buf;
@@ -157,10 +187,12 @@ export class SessionBuilder {
       b.rowContentEnd[n + i] = meta.offset + (meta.contentEnds[r] as number);
       b.rowLine[n + i] = meta.lines ? (meta.lines[r] as number) : lineBase + r;
     }
+    for (let i = n; i < n + c.rows; i++) b.modelReadings[i] = countModelReadings(b.matrix, i, this.nF, this.opts.model.usedFeatures);
     this.lastEnd = meta.offset + (meta.ends[c.records[c.rows - 1] as number] as number);
     if (this.ids && c.ids) for (const id of c.ids) this.ids.push(id);
     addCounts(this.counts, c);
     this.labelValues.merge(c.labelValues, c.moreLabelValues);
+    this.widestRow = Math.max(this.widestRow, c.widestRow);
     for (const x of c.cellIssues) {
       if (this.cellIssues.length >= MAX_EXAMPLES) break;
       this.cellIssues.push({ ...x, row: x.row + n });
@@ -187,6 +219,7 @@ export class SessionBuilder {
     const b = this.buf;
     const { token } = this.opts;
     const probs = await this.opts.model.score(b.matrix.subarray(from * this.nF, upto * this.nF), upto - from, () => token.throwIfCancelled());
+    withholdLowCoverage(probs, b.modelReadings.subarray(from, upto), this.opts.model.usedFeatures.length);
     b.probabilities.set(probs, from);
     this.scoredUpTo = upto;
   }
@@ -206,6 +239,7 @@ export class SessionBuilder {
       rowContentEnd: b.rowContentEnd.subarray(0, n),
       rowLine: b.rowLine.subarray(0, n),
       probabilities: b.probabilities.subarray(0, n),
+      modelReadings: b.modelReadings.subarray(0, n),
       ids: this.ids,
       scored: this.opts.scoreDuringLoad,
       counts: this.counts,
@@ -213,6 +247,8 @@ export class SessionBuilder {
       moreLabelValues: this.labelValues.more,
       cellIssues: this.cellIssues,
       rowShapeIssues: this.rowShapeIssues,
+      widestRow: this.widestRow,
+      delimiterOnlyExamples: this.delimiterOnlyExamples,
     };
   }
 }

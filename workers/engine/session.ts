@@ -9,7 +9,10 @@ import type { Model } from './model';
 import { ScoreIndex } from './score-index';
 import { CellKind, cellIssueText, classifyCell, newCellOut, type LabelValue } from './validate';
 
-export { FLAG_FORMULA, FLAG_SHORT, MAX_EXAMPLES } from './rows';
+export { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, MAX_EXAMPLES } from './rows';
+import { MAX_EXAMPLES } from './rows';
+import { countModelReadings, withholdLowCoverage } from './session-builder';
+import { isLowCoverage } from '../format';
 
 export interface Session {
   file: Blob;
@@ -47,6 +50,14 @@ export interface Session {
   decimalComma: boolean;
   /** Reads a label cell in the load's coding (an edited label is read the same way). */
   readLabel: (raw: string) => LabelValue;
+  /** Per row: how many of the model's sensors have a reading (kept up to date by edits). */
+  modelReadings: Uint16Array;
+  /** Feature indices the model's trees use (Model.usedFeatures). */
+  usedFeatures: number[];
+  /** The user chose to score and count low-coverage wafers; otherwise their probability stays NaN. */
+  scoreLowCoverage: boolean;
+  /** Fields of the widest record, the header included: the download pads every record to it. */
+  widestRow: number;
   /** The load's report; never changed afterwards. */
   summary: LoadSummary;
 }
@@ -154,10 +165,20 @@ function windowRow(s: Session, r: number, fields: string[], colStart: number, co
       if (k === CellKind.Text || k === CellKind.NonFinite) issueCols.push(c);
     }
   }
-  const idCol = s.map.idColumn;
-  const idText = idCol !== null ? (edits?.get(idCol) ?? s.ids?.[r] ?? '') : '';
   const p = s.probabilities[r] as number;
-  return { row: r, name: idText.trim() !== '' ? idText : `Row ${r + 1}`, cells, issueCols, editedCols, probability: Number.isNaN(p) ? null : p };
+  return { row: r, name: waferName(s, r), cells, issueCols, editedCols, probability: Number.isNaN(p) ? null : p, modelReadings: s.modelReadings[r] as number };
+}
+
+/** The id column's text (edits applied), else "Row N" (1-based). */
+function waferName(s: Session, r: number): string {
+  const idCol = s.map.idColumn;
+  const idText = idCol !== null ? (s.edits.get(r)?.get(idCol) ?? s.ids?.[r] ?? '') : '';
+  return idText.trim() !== '' ? idText : `Row ${r + 1}`;
+}
+
+/** The row's probability is withheld: low coverage, and the user has not chosen to score such wafers. */
+function withheld(s: Session, r: number): boolean {
+  return !s.scoreLowCoverage && isLowCoverage(s.modelReadings[r] as number, s.usedFeatures.length);
 }
 
 /**
@@ -212,6 +233,7 @@ function applyToRow(s: Session, e: CellEdit): { text: string | null; readingChan
       const out = newCellOut();
       const k = classifyCell(e.text, s.decimalComma, out);
       s.matrix[e.row * s.nFeatures + fi] = k === CellKind.Number ? out.value : Number.NaN;
+      s.modelReadings[e.row] = countModelReadings(s.matrix, e.row, s.nFeatures, s.usedFeatures);
     }
     return { text: cellIssueText(e.text, s.decimalComma), readingChanged: fi >= 0 };
   }
@@ -232,15 +254,30 @@ async function rescoreRows(s: Session, model: Model, rows: number[]): Promise<vo
   const probs = await model.score(batch, rows.length);
   rows.forEach((r, k) => {
     const y = s.labels[r] as number;
-    s.scoreIndex?.change({ p: s.probabilities[r] as number, y }, { p: probs[k] as number, y });
-    s.probabilities[r] = probs[k] as number;
+    const p = withheld(s, r) ? Number.NaN : (probs[k] as number);
+    s.scoreIndex?.change({ p: s.probabilities[r] as number, y }, { p, y });
+    s.probabilities[r] = p;
   });
   forgetProbabilityOrders(s);
+}
+
+/** The user's choice for low-coverage wafers: their rows are scored again (or blanked) by the same rule. */
+export async function setLowCoverageScoring(s: Session, model: Model, include: boolean): Promise<boolean> {
+  if (s.scoreLowCoverage === include) return false;
+  s.scoreLowCoverage = include;
+  if (!s.predicted) return true;
+  const rows: number[] = [];
+  for (let r = 0; r < s.rows; r++) if (isLowCoverage(s.modelReadings[r] as number, s.usedFeatures.length)) rows.push(r);
+  // Many rows: rebuilding the score index once is cheaper than shifting it per row.
+  if (rows.length > INCREMENTAL_EDITS) s.scoreIndex = null;
+  if (rows.length > 0) await rescoreRows(s, model, rows);
+  return true;
 }
 
 /** Score every row (predict); `onRows` is called between batches with the rows done. */
 export async function scoreAll(s: Session, model: Model, onRows: (done: number) => void | Promise<void>): Promise<void> {
   const probs = await model.score(s.matrix, s.rows, onRows);
+  if (!s.scoreLowCoverage) withholdLowCoverage(probs, s.modelReadings, s.usedFeatures.length);
   s.probabilities.set(probs);
   s.predicted = true;
   forgetProbabilityOrders(s);
@@ -252,5 +289,19 @@ export function resultsAt(s: Session, threshold: number): ResultsSummary | null 
   if (!s.predicted) return null;
   s.scoreIndex ??= ScoreIndex.build(s.probabilities, s.labels);
   const labelled = s.summary.label !== null && s.summary.label.coding !== 'unresolved';
-  return s.scoreIndex.resultsAt(s.probabilities, threshold, labelled);
+  return { ...s.scoreIndex.resultsAt(s.probabilities, threshold, labelled), ...lowCoverageAt(s) };
+}
+
+/** The low-coverage wafers: a pass over one small array per call (≈ 1 ms per million rows). */
+function lowCoverageAt(s: Session): Pick<ResultsSummary, 'modelSensors' | 'lowCoverage' | 'lowCoverageScored' | 'lowCoverageWafers'> {
+  const modelSensors = s.usedFeatures.length;
+  const wafers: ResultsSummary['lowCoverageWafers'] = [];
+  let lowCoverage = 0;
+  for (let r = 0; r < s.rows; r++) {
+    const readings = s.modelReadings[r] as number;
+    if (!isLowCoverage(readings, modelSensors)) continue;
+    lowCoverage++;
+    if (wafers.length < MAX_EXAMPLES) wafers.push({ row: r, name: waferName(s, r), readings });
+  }
+  return { modelSensors, lowCoverage, lowCoverageScored: s.scoreLowCoverage, lowCoverageWafers: wafers };
 }
