@@ -7,6 +7,7 @@
  * multi-byte sequence.
  */
 import Papa from 'papaparse';
+import { refuseKnownBinary } from './compressed';
 import { fail } from './errors';
 import { CR, FIELD_START, isLineBreak, lineBreakEndsRecord, LF, nextDelimiterOrLineBreak, nextQuoteOrLineBreak, QUOTE, QUOTED, SPACE, stepQuoteState, TAB, UNQUOTED, type QuoteState } from './quote-scan';
 
@@ -59,6 +60,7 @@ function trimIncompleteUtf8(bytes: Uint8Array): Uint8Array {
 export function sniff(head: Uint8Array, fileSize: number): Sniffed {
   const whole = head.length >= fileSize;
   if (fileSize === 0) fail('empty-file', 'The file is empty (0 bytes).');
+  refuseKnownBinary(head);
   const b0 = head[0];
   const b1 = head[1];
   if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) {
