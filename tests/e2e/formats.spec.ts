@@ -1,20 +1,59 @@
 /**
- * Issue 10, points 7 and 8: the formats people try (workbooks and archives). The files are written by
+ * Issue 10, points 7 and 8: the formats people try (.csv.gz, workbooks and archives). The files are written by
  * tests/fixtures/bad/generate.mjs.
  */
 import { readFileSync } from 'node:fs';
-import { expect, openApp, pickFile, root, test } from './fixtures';
+import type { Page } from '@playwright/test';
+import { expect, golden, openApp, pickFile, records, root, test } from './fixtures';
 
 test.describe.configure({ mode: 'parallel' });
 
 const fixture = (name: string): Buffer => readFileSync(`${root}tests/fixtures/bad/${name}`);
+const notices = (page: Page) => page.getByTestId('notice').locator(':scope > div');
+
+async function download(page: Page, testId: string): Promise<{ name: string; text: string }> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  return { name: file.suggestedFilename(), text: readFileSync(await file.path(), 'utf8') };
+}
+
+/** The fault_probability column of a downloaded CSV: the 12 sample wafers' golden probabilities. */
+function expectSampleProbabilities(text: string, delimiter: string, skipLines = 0): void {
+  const lines = records(text).slice(skipLines);
+  const at = (lines[0] ?? '').split(delimiter).indexOf('fault_probability');
+  const got = lines.slice(1).map((line) => Number(line.split(delimiter)[at]));
+  expect(got).toHaveLength(12);
+  got.forEach((p, i) => expect(Math.abs(p - (golden.sample.probabilities[i] ?? NaN)), `wafer ${i + 1}`).toBeLessThanOrEqual(1e-5));
+}
+
 test.describe('formats people try', () => {
+  test('.csv.gz is decompressed in the page, said, and downloads as plain CSV', async ({ page }) => {
+    await openApp(page);
+    const gz = fixture('formats-wafers.csv.gz');
+    await pickFile(page, 'formats-wafers.csv.gz', gz);
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
+    await expect(notices(page)).toHaveText([
+      `The file is gzip-compressed (${(gz.length / 1024).toFixed(1)} KB); it was decompressed in this page (${((await decompressedSize(gz)) / 1024).toFixed(1)} KB of CSV text). The download is plain CSV.`,
+    ]);
+    const { name, text } = await download(page, 'download-button');
+    expect(name).toBe('formats-wafers_predictions.csv');
+    expectSampleProbabilities(text, ',');
+  });
+
+  test('a damaged .csv.gz says it could not be decompressed', async ({ page }) => {
+    await openApp(page);
+    await pickFile(page, 'formats-cut.csv.gz', fixture('formats-cut.csv.gz'));
+    await expect(page.getByTestId('error-text')).toHaveText(
+      /^“formats-cut\.csv\.gz” could not be loaded\. This \.gz file could not be decompressed \(.+\): it is damaged or incomplete\. Download it again, or upload the CSV file itself\.$/,
+    );
+    await expect(page.getByTestId('drop-zone')).toBeEnabled();
+  });
+
   for (const { file, message } of [
     {
       file: 'formats-workbook.xlsx',
       message: 'This is an Excel workbook (.xlsx), not a CSV file. In Excel choose File › Save As › “CSV UTF-8 (comma delimited)” and upload that file.',
     },
-    { file: 'formats-archive.zip', message: 'This is a ZIP archive, not a CSV file. Extract the CSV file from it and upload that.' },
+    { file: 'formats-archive.zip', message: 'This is a ZIP archive, not a CSV file. Extract the CSV file from it and upload that (a .csv.gz file can be uploaded as it is).' },
   ]) {
     test(`${file}: named by its first bytes instead of “binary data”`, async ({ page }) => {
       await openApp(page);
@@ -23,3 +62,9 @@ test.describe('formats people try', () => {
     });
   }
 });
+
+/** The size of the decompressed fixture, as the page reports it. */
+async function decompressedSize(gz: Buffer): Promise<number> {
+  const { gunzipSync } = await import('node:zlib');
+  return gunzipSync(gz).length;
+}

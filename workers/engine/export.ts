@@ -25,7 +25,7 @@ export function shortestFloat32Text(p: number): string {
 }
 
 export function exportFileName(inputName: string, onlyFlagged: boolean): string {
-  const base = inputName.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') || 'wafers';
+  const base = inputName.replace(/^.*[\\/]/, '').replace(/\.gz$/i, '').replace(/\.[^.]*$/, '') || 'wafers';
   return `${base}${onlyFlagged ? '_flagged' : '_predictions'}.csv`;
 }
 

@@ -7,6 +7,7 @@
  */
 import type { LabelReport, LoadSummary, ProgressCallback } from '../api';
 import { mapColumns, type ColumnMapping } from './columns';
+import { gunzip, isGzip } from './compressed';
 import {
   countLineBreaks,
   DEFAULT_SLICE_SIZE,
@@ -21,6 +22,7 @@ import {
   type SplitBatch,
 } from './csv';
 import { fail, type CancelToken } from './errors';
+import { formatBytes } from '../format';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
@@ -78,8 +80,12 @@ interface Position {
   line: number;
 }
 
-export async function loadSession(file: Blob, model: Model, opts: LoadOptions): Promise<Session> {
+export async function loadSession(given: Blob, model: Model, opts: LoadOptions): Promise<Session> {
   const { token } = opts;
+  const compressed = isGzip(await readBytes(given, 0, 2));
+  // The session keeps the decompressed text: the grid and the download re-read it like any file.
+  const file = compressed ? await gunzip(given) : given;
+  token.throwIfCancelled();
   const size = file.size;
   const sniffed = sniff(await readBytes(file, 0, Math.min(size, SNIFF_BYTES)), size);
   const pool = opts.pool && (await opts.pool.ready()) ? opts.pool : null;
@@ -130,7 +136,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     orderCache: new Map(),
     scoreIndex: null,
     decimalComma: job.cfg.decimalComma,
-    summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built),
+    summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built, { compressedBytes: compressed ? given.size : null }),
   };
 }
 
@@ -280,13 +286,31 @@ function convertSlice(batch: SplitBatch, cfg: RowsConfig, pool: ParsePool | null
   return entry;
 }
 
+/** What the report needs that the rows do not carry. */
+export interface LoadExtras {
+  /** Size of the gzip file given, when the text was decompressed from one. */
+  compressedBytes: number | null;
+}
+
 /**
  * The load's report. Only what no other field carries goes into `notices`: row shapes, cell issues, formula-like
  * cells and the column mapping have their own fields, and the UI words them from there (nothing is said twice).
  */
-export function buildLoadSummary(fileName: string, bytes: number, sn: Sniffed, header: string[], map: ColumnMapping, built: BuiltRows): LoadSummary {
+export function buildLoadSummary(
+  fileName: string,
+  bytes: number,
+  sn: Sniffed,
+  header: string[],
+  map: ColumnMapping,
+  built: BuiltRows,
+  extras: LoadExtras = { compressedBytes: null },
+): LoadSummary {
+  const { compressedBytes } = extras;
   const { counts } = built;
   const notices: string[] = [];
+  if (compressedBytes !== null) {
+    notices.push(`The file is gzip-compressed (${formatBytes(compressedBytes)}); it was decompressed in this page (${formatBytes(bytes)} of CSV text). The download is plain CSV.`);
+  }
   const { decimalCommaCells } = counts;
   if (decimalCommaCells > 0) {
     notices.push(
