@@ -1,6 +1,7 @@
 /**
- * Issue 10, points 7 and 8: the formats people try (.csv.gz, workbooks and archives). The files are written by
- * tests/fixtures/bad/generate.mjs.
+ * Issue 10, points 7 and 8: the formats people try (.csv.gz, workbooks and archives, Excel's sep= line, invisible
+ * header characters, pasted text) and smaller things (the threshold box, the busy notice, the download's
+ * threshold, counts, right-to-left ids). The files are written by tests/fixtures/bad/generate.mjs.
  */
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
@@ -61,6 +62,20 @@ test.describe('formats people try', () => {
       await expect(page.getByTestId('error-text')).toHaveText(`“${file}” could not be loaded. ${message}`);
     });
   }
+
+  test("Excel's sep=; line sets the delimiter, is said, and is kept in the download", async ({ page }) => {
+    await openApp(page);
+    await pickFile(page, 'formats-sep.csv', fixture('formats-sep.csv'));
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
+    await expect(page.getByTestId('columns-report')).toContainText('590 of 590');
+    await expect(page.getByTestId('columns-report')).toContainText('semicolon-separated');
+    await expect(notices(page).first()).toHaveText(
+      'The first line “sep=;” (written for Excel) sets the delimiter to a semicolon; it is not a row, and the download keeps it as its first line.',
+    );
+    const { text } = await download(page, 'download-button');
+    expect(text.startsWith('sep=;\r\n;Sensor-1;Sensor-2;')).toBe(true);
+    expectSampleProbabilities(text, ';', 1);
+  });
 });
 
 /** The size of the decompressed fixture, as the page reports it. */

@@ -1,4 +1,4 @@
-/** Formats people try: .csv.gz, workbooks and archives by their first bytes. */
+/** Formats people try: .csv.gz, workbooks and archives by their first bytes, Excel's `sep=` line, invisible header characters. */
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
@@ -7,6 +7,7 @@ import { EngineFailure } from '../../workers/engine/errors';
 import { blobText, fileFromText, loadOk, loadResultOk, path, readyEngine, SAMPLE, THRESHOLD, unwrap } from './helpers';
 
 const sampleText = readFileSync(path(SAMPLE), 'utf8');
+const sampleLines = sampleText.split('\n').filter((l) => l !== '');
 
 function sniffFailure(bytes: Uint8Array): { code: string; message: string } {
   try {
@@ -72,5 +73,36 @@ describe('.csv.gz', () => {
     expect(r.error.code).toBe('not-text');
     expect(r.error.message).toMatch(/^This \.gz file could not be decompressed \(.+\): it is damaged or incomplete\. Download it again, or upload the CSV file itself\.$/);
     expect(unwrap(await engine.summarize(THRESHOLD)).results?.rows).toBe(100);
+  });
+});
+
+describe("Excel's sep= line", () => {
+  const semicolons = (lines: string[]) => lines.map((l) => l.replaceAll(',', ';')).join('\r\n') + '\r\n';
+
+  test('sets the delimiter, is said, is not a row, keeps line numbers and stays in the download', async () => {
+    const body = semicolons(sampleLines.slice(0, 4));
+    // Row 2 is short, so its line number shows that the sep line is counted as line 1.
+    const short = body.replace(/\r\n([^\r\n]*)\r\n/, (_m, row: string) => `\r\n${row.split(';').slice(0, 10).join(';')}\r\n`);
+    const text = `sep=;\r\n${short}`;
+    const engine = await readyEngine({ sliceSize: 64 });
+    const s = await loadOk(engine, fileFromText(text, 'excel.csv'));
+    expect(s).toMatchObject({ delimiter: ';', rows: 3, lineEnding: '\r\n' });
+    expect(s.columns[1]?.feature).toBe('Sensor-1');
+    expect(s.rowShapeIssues.map((r) => r.line)).toEqual([3]);
+    expect(s.notices).toContain('The first line “sep=;” (written for Excel) sets the delimiter to a semicolon; it is not a row, and the download keeps it as its first line.');
+    const out = await blobText(unwrap(await engine.exportCsv({ threshold: THRESHOLD, onlyFlagged: false })).blob);
+    expect(out.startsWith('sep=;\r\n;Sensor-1;')).toBe(true);
+    expect(out.split('\r\n').length).toBe(text.split('\r\n').length);
+  });
+
+  test('sep= overrides the counted delimiter, with a BOM too', () => {
+    const sn = sniff(new TextEncoder().encode(`\uFEFFsep=,\n${'a;b;c,d\n'}`), 20);
+    expect(sn).toMatchObject({ delimiter: ',', hasBom: true, dataStart: 9, separatorLine: 'sep=,', firstLine: 2 });
+  });
+
+  test('a delimiter the app does not read is refused by name', () => {
+    expect(sniffFailure(new TextEncoder().encode('sep=|\na|b\n1|2\n')).message).toBe(
+      'The first line “sep=|” asks for “|” as the delimiter; this app reads files separated by commas, semicolons or tabs. Save the file as “CSV UTF-8 (comma delimited)” and upload it again.',
+    );
   });
 });

@@ -4,7 +4,7 @@
  */
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
 import { isFlagged } from '../format';
-import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
+import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, parseText, quoteField, readBytes, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
 import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_SHORT, type Session } from './session';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
@@ -124,6 +124,8 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
   const d: Delimiter = sn.delimiter;
   const sink = new ByteSink();
   if (sn.hasBom) sink.push(new Uint8Array([0xef, 0xbb, 0xbf]));
+  // Excel's `sep=` line, byte for byte, so the download opens in Excel as the upload did.
+  if (sn.separatorLine !== null) sink.push(await readBytes(s.file, sn.hasBom ? 3 : 0, sn.dataStart));
   const [probName, predName] = appendedNames(s.header);
   const ncol = s.header.length;
   let neutralizedCells = 0;

@@ -157,7 +157,7 @@ function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Mo
 
 /** Split the start of the file until its first non-blank record, the header; null when there is none. */
 async function readHeader(file: Blob, sn: Sniffed, sliceSize: number): Promise<HeaderRecord | null> {
-  for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize })) {
+  for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, firstLine: sn.firstLine, sliceSize })) {
     const k = batch.starts.length;
     let r = 0;
     while (r < k && isBlankRecord(batch.bytes, batch.starts[r] as number, batch.contentEnds[r] as number)) r++;
@@ -292,6 +292,8 @@ export interface LoadExtras {
   compressedBytes: number | null;
 }
 
+const DELIMITER_NAMES = { ',': 'a comma', ';': 'a semicolon', '\t': 'a tab' } as const;
+
 /**
  * The load's report. Only what no other field carries goes into `notices`: row shapes, cell issues, formula-like
  * cells and the column mapping have their own fields, and the UI words them from there (nothing is said twice).
@@ -310,6 +312,9 @@ export function buildLoadSummary(
   const notices: string[] = [];
   if (compressedBytes !== null) {
     notices.push(`The file is gzip-compressed (${formatBytes(compressedBytes)}); it was decompressed in this page (${formatBytes(bytes)} of CSV text). The download is plain CSV.`);
+  }
+  if (sn.separatorLine !== null) {
+    notices.push(`The first line “${sn.separatorLine}” (written for Excel) sets the delimiter to ${DELIMITER_NAMES[sn.delimiter]}; it is not a row, and the download keeps it as its first line.`);
   }
   const { decimalCommaCells } = counts;
   if (decimalCommaCells > 0) {
