@@ -76,6 +76,18 @@ test.describe('formats people try', () => {
     expect(text.startsWith('sep=;\r\n;Sensor-1;Sensor-2;')).toBe(true);
     expectSampleProbabilities(text, ';', 1);
   });
+
+  test('a BOM and a zero-width space inside header names: matched to their sensors, and said', async ({ page }) => {
+    await openApp(page);
+    await pickFile(page, 'formats-invisible-header.csv', fixture('formats-invisible-header.csv'));
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
+    await expect(page.getByTestId('columns-report')).toContainText('590 of 590');
+    await expect(page.getByTestId('missing-message')).toHaveCount(0);
+    await expect(notices(page)).toHaveText([
+      'Column 2 (“Sensor-1”) has an invisible byte order mark (U+FEFF) in its name: it was ignored, so the column feeds Sensor-1.',
+      'Column 13 (“Sensor-12”) has an invisible zero-width space (U+200B) in its name: it was ignored, so the column feeds Sensor-12.',
+    ]);
+  });
 });
 
 /** The size of the decompressed fixture, as the page reports it. */

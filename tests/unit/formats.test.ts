@@ -106,3 +106,20 @@ describe("Excel's sep= line", () => {
     );
   });
 });
+
+describe('invisible characters in header names', () => {
+  test('a BOM and a zero-width space are ignored for matching, and said; the header text stays as uploaded', async () => {
+    const header = sampleLines[0]!.split(',');
+    header[1] = `\uFEFF${header[1]}`;
+    header[12] = `${header[12]}\u200B`;
+    const engine = await readyEngine();
+    const s = await loadOk(engine, fileFromText([header.join(','), ...sampleLines.slice(1)].join('\n') + '\n'));
+    expect(s.mapping.missingFeatures).toEqual([]);
+    expect(s.columns[1]).toMatchObject({ header: '\uFEFFSensor-1', feature: 'Sensor-1' });
+    expect(s.columns[12]).toMatchObject({ header: 'Sensor-12\u200B', feature: 'Sensor-12' });
+    expect(s.notices).toEqual([
+      'Column 2 (“Sensor-1”) has an invisible byte order mark (U+FEFF) in its name: it was ignored, so the column feeds Sensor-1.',
+      'Column 13 (“Sensor-12”) has an invisible zero-width space (U+200B) in its name: it was ignored, so the column feeds Sensor-12.',
+    ]);
+  });
+});

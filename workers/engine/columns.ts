@@ -10,10 +10,43 @@ export interface ColumnMapping {
   featureOfColumn: Int32Array;
   idColumn: number | null;
   labelColumn: number | null;
+  /** What the load report says about header names that held invisible characters (ignored for matching). */
+  invisibleHeaderNotices: string[];
 }
 
+/**
+ * Characters that show as nothing yet make "Sensor-1" another name: a BOM (U+FEFF) left inside a header when
+ * files were joined, zero-width spaces and joiners copied from web pages or chat.
+ */
+const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/g;
+const INVISIBLE_NAMES: Record<string, string> = {
+  '\u200B': 'zero-width space (U+200B)',
+  '\u200C': 'zero-width non-joiner (U+200C)',
+  '\u200D': 'zero-width joiner (U+200D)',
+  '\u2060': 'word joiner (U+2060)',
+  '\uFEFF': 'byte order mark (U+FEFF)',
+};
+
 function norm(s: string): string {
-  return s.trim().toLowerCase();
+  return s.replace(INVISIBLE, '').trim().toLowerCase();
+}
+
+const INVISIBLE_EXAMPLES = 3;
+
+/** "Column 13 (“Sensor-12”) has an invisible zero-width space (U+200B) in its name: it was ignored, so the column feeds Sensor-12." */
+function describeInvisibleHeaders(header: string[], columns: ColumnInfo[]): string[] {
+  const withInvisible = columns.filter((c) => (header[c.index] ?? '').search(INVISIBLE) !== -1);
+  const notes = withInvisible.slice(0, INVISIBLE_EXAMPLES).map((c) => {
+    const h = header[c.index] ?? '';
+    const kinds = [...new Set(h.match(INVISIBLE) ?? [])].map((ch) => INVISIBLE_NAMES[ch] ?? ch).join(' and a ');
+    const clean = h.replace(INVISIBLE, '').trim();
+    const role =
+      c.role === 'feature' ? `the column feeds ${c.feature ?? ''}` : c.role === 'label' ? 'the column is read as the label' : c.role === 'id' ? 'the column names the wafers' : 'the name still matches no sensor';
+    return `Column ${c.index + 1} (“${clean}”) has an invisible ${kinds} in its name: it was ignored, so ${role}.`;
+  });
+  const more = withInvisible.length - notes.length;
+  if (more > 0) notes.push(`${more} more column ${more === 1 ? 'name has' : 'names have'} invisible characters, ignored the same way.`);
+  return notes;
 }
 
 const MAX_RUNS_SHOWN = 8;
@@ -116,7 +149,7 @@ export function mapColumns(header: string[], model: ModelJson): ColumnMapping {
 
   const mappedCount = model.features.reduce((acc, _f, i) => acc + (firstColumnOf[i] !== -1 ? 1 : 0), 0);
   if (mappedCount === 0) {
-    const nonEmpty = header.map((h) => h.trim()).filter((h) => h !== '');
+    const nonEmpty = header.map((h) => h.replace(INVISIBLE, '').trim()).filter((h) => h !== '');
     if (labelColumn !== null && header.every((_h, i) => i === labelColumn || i === idColumn)) {
       fail(
         'no-features',
@@ -156,5 +189,5 @@ export function mapColumns(header: string[], model: ModelJson): ColumnMapping {
     duplicateFeatures,
     needsConsent: missingIdx.length > 0 || duplicateFeatures.length > 0,
   };
-  return { columns, mapping, featureOfColumn, idColumn, labelColumn };
+  return { columns, mapping, featureOfColumn, idColumn, labelColumn, invisibleHeaderNotices: describeInvisibleHeaders(header, columns) };
 }

@@ -316,6 +316,7 @@ export function buildLoadSummary(
   if (sn.separatorLine !== null) {
     notices.push(`The first line “${sn.separatorLine}” (written for Excel) sets the delimiter to ${DELIMITER_NAMES[sn.delimiter]}; it is not a row, and the download keeps it as its first line.`);
   }
+  notices.push(...map.invisibleHeaderNotices);
   const { decimalCommaCells } = counts;
   if (decimalCommaCells > 0) {
     notices.push(
