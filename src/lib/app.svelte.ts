@@ -20,6 +20,7 @@ import type {
   RowOrder,
   WindowRequest,
 } from '../../workers/api';
+import { formatBytes, formatCount } from './format';
 
 /** The engine as the UI uses it: the API, plus stopping it for good. */
 export interface Bridge extends Omit<EngineApi, 'ping'> {
@@ -62,6 +63,8 @@ export interface CellFocusRequest {
   /** Increments so repeated requests for the same cell still fire. */
   seq: number;
 }
+
+export const PASTED_NAME = 'pasted.csv';
 
 function editKey(row: number, col: number): string {
   return `${row}:${col}`;
@@ -228,6 +231,21 @@ export class AppState {
       this.info = null;
     }
     void this.loadFile(first, { keepEdits: false, keepInfo: list.length > 1 });
+  }
+
+  /** Text pasted on the page (Ctrl+V outside a text box) is read as a file named PASTED_NAME. */
+  takePastedText(text: string): void {
+    if (text.trim() === '') {
+      this.error = null;
+      this.info = 'The clipboard holds no text to load. Copy the CSV text (or the cells of a spreadsheet, header row included) and paste again.';
+      return;
+    }
+    const file = new File([text], PASTED_NAME, { type: 'text/csv' });
+    const lines = text.split(/\r\n|\n|\r/).filter((line) => line.trim() !== '').length;
+    this.takeFiles([file]);
+    // Said only when its load has started (not when refused: another operation running, or no engine).
+    const started = this.busy !== null && this.error === null;
+    if (started) this.info = `The pasted text (${formatCount(lines)} ${lines === 1 ? 'line' : 'lines'}, ${formatBytes(file.size)}) is read as a file named “${PASTED_NAME}”.`;
   }
 
   async loadSample(): Promise<void> {

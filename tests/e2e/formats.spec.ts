@@ -88,6 +88,27 @@ test.describe('formats people try', () => {
       'Column 13 (“Sensor-12”) has an invisible zero-width space (U+200B) in its name: it was ignored, so the column feeds Sensor-12.',
     ]);
   });
+
+  test('Ctrl+V on the page loads pasted spreadsheet cells; a paste into a text box stays there', async ({ page, context }) => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await openApp(page);
+    const text = fixture('formats-paste.tsv').toString('utf8');
+    await page.evaluate((t) => navigator.clipboard.writeText(t), text);
+    await page.locator('h1').click();
+    await page.keyboard.press('Control+V');
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
+    await expect(page.getByTestId('columns-report')).toContainText('pasted.csv');
+    await expect(page.getByTestId('columns-report')).toContainText('tab-separated');
+    await expect(page.getByText(`The pasted text (13 lines, ${(Buffer.byteLength(text) / 1024).toFixed(1)} KB) is read as a file named “pasted.csv”.`, { exact: true })).toBeVisible();
+
+    // In the threshold box Ctrl+V pastes into the box: nothing is loaded.
+    await page.evaluate(() => navigator.clipboard.writeText('0.25'));
+    await page.getByTestId('threshold-input').fill('');
+    await page.getByTestId('threshold-input').press('Control+V');
+    await expect(page.getByTestId('threshold-input')).toHaveValue('0.25');
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '12');
+    expectSampleProbabilities((await download(page, 'download-button')).text, '\t');
+  });
 });
 
 /** The size of the decompressed fixture, as the page reports it. */

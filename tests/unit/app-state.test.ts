@@ -2,6 +2,7 @@
  * The UI state over the real engine and model, in-process: what the page does through its worker bridge, minus
  * the worker. Load, cancel, results at the UI's threshold, coalesced summaries, edits and the restart replay.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { CellEdit, Progress, WindowRequest } from '../../workers/api';
@@ -187,5 +188,23 @@ describe('the UI state over the engine', () => {
     expect(saved).toHaveLength(1);
     expect(saved[0]!.fileName).toBe('wafer_23012020_041211_flagged.csv');
     expect(app.lastExport).toMatchObject({ rows: app.results?.flagged, onlyFlagged: true });
+  });
+});
+
+// ── Issue 10, points 7 and 8 (branch r-formats): pasted text, the busy notice, the download's threshold.
+describe('pasted text, the busy notice and the download threshold', () => {
+  const sampleText = readFileSync(path(SAMPLE), 'utf8');
+
+  test('pasted text is loaded as pasted.csv and said; an empty paste is said and loads nothing', async () => {
+    const { app } = await startedApp();
+    app.takePastedText('  \n');
+    expect(app.info).toBe('The clipboard holds no text to load. Copy the CSV text (or the cells of a spreadsheet, header row included) and paste again.');
+    expect(app.busy).toBeNull();
+    const tabbed = sampleText.replaceAll(',', '\t');
+    app.takePastedText(tabbed);
+    expect(app.info).toBe(`The pasted text (101 lines, ${(new Blob([tabbed]).size / 1024).toFixed(1)} KB) is read as a file named “pasted.csv”.`);
+    await until(() => app.busy === null);
+    expect(app.summary).toMatchObject({ fileName: 'pasted.csv', rows: 100, delimiter: '\t' });
+    expect(app.results?.scored).toBe(100);
   });
 });
