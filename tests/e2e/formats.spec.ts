@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
-import { expect, golden, openApp, pickFile, records, root, test } from './fixtures';
+import { expect, golden, modelJson, openApp, pickFile, records, root, test } from './fixtures';
 
 test.describe.configure({ mode: 'parallel' });
 
@@ -116,3 +116,33 @@ async function decompressedSize(gz: Buffer): Promise<number> {
   const { gunzipSync } = await import('node:zlib');
   return gunzipSync(gz).length;
 }
+
+test.describe('smaller things', () => {
+  test('the threshold box refuses 2 and -1 with a message and keeps the threshold in use', async ({ page }) => {
+    await openApp(page);
+    await pickFile(page, 'smaller-formula-header.csv', fixture('smaller-formula-header.csv'));
+    const summary = page.getByTestId('summary');
+    await expect(summary).toHaveAttribute('data-scored', '12');
+    const flagged = await summary.getAttribute('data-flagged');
+    const box = page.getByTestId('threshold-input');
+    const slider = await page.getByTestId('threshold-range').inputValue();
+    const applied = modelJson.threshold.value.toFixed(3);
+
+    await box.fill('2');
+    await expect(page.getByTestId('threshold-refusal')).toHaveText(`2 is not applied: a threshold is a probability, from 0 to 1. The threshold stays ${applied}.`);
+    await expect(box).toHaveAttribute('aria-invalid', 'true');
+    await expect(box).toHaveAccessibleDescription(`2 is not applied: a threshold is a probability, from 0 to 1. The threshold stays ${applied}.`);
+    await expect(page.getByTestId('threshold-range')).toHaveValue(slider);
+    await expect(summary).toHaveAttribute('data-flagged', flagged ?? '');
+    // Leaving the box shows the threshold in use again; the message says what was refused.
+    await box.press('Enter');
+    await expect(box).toHaveValue(String(modelJson.threshold.value));
+    await expect(page.getByTestId('threshold-refusal')).toBeVisible();
+
+    await box.fill('-1');
+    await expect(page.getByTestId('threshold-refusal')).toHaveText(`-1 is not applied: a threshold is a probability, from 0 to 1. The threshold stays ${applied}.`);
+    await box.fill('0');
+    await expect(page.getByTestId('threshold-refusal')).toHaveCount(0);
+    await expect(summary).toHaveAttribute('data-flagged', '12');
+  });
+});
