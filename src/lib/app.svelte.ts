@@ -93,6 +93,8 @@ export class AppState {
   error = $state<string | null>(null);
   /** Neutral information (cancelled, one file at a time, …). */
   info = $state<string | null>(null);
+  /** Why a file given during a running operation was not taken; shown with that operation's progress, so it goes with it. */
+  waitNotice = $state<string | null>(null);
   lastExport = $state.raw<ExportInfo | null>(null);
   focusRequest = $state.raw<CellFocusRequest | null>(null);
 
@@ -202,6 +204,7 @@ export class AppState {
 
   private progressHandler(kind: BusyKind, label: string): (p: Progress) => void {
     this.busy = { kind, label, done: 0, total: 0 };
+    this.waitNotice = null;
     // At most ~10 progress renders a second (the engine reports every slice); the last update always shows.
     let last = 0;
     return (p) => {
@@ -244,7 +247,7 @@ export class AppState {
     const lines = text.split(/\r\n|\n|\r/).filter((line) => line.trim() !== '').length;
     this.takeFiles([file]);
     // Said only when its load has started (not when refused: another operation running, or no engine).
-    const started = this.busy !== null && this.error === null;
+    const started = this.busy !== null && this.waitNotice === null && this.error === null;
     if (started) this.info = `The pasted text (${formatCount(lines)} ${lines === 1 ? 'line' : 'lines'}, ${formatBytes(file.size)}) is read as a file named “${PASTED_NAME}”.`;
   }
 
@@ -264,7 +267,7 @@ export class AppState {
   /** Load a file; the previous data stays on screen unless this one loads successfully. */
   async loadFile(file: File, options: { keepEdits: boolean; keepInfo?: boolean }): Promise<boolean> {
     if (this.busy) {
-      this.error = 'Please wait for (or cancel) the current operation before giving another file.';
+      this.waitNotice = `“${file.name}” was not loaded, because another operation is running (${this.busy.label}). Give it again when that has finished, or cancel it.`;
       return false;
     }
     this.error = null;

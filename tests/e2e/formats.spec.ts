@@ -145,4 +145,35 @@ test.describe('smaller things', () => {
     await expect(page.getByTestId('threshold-refusal')).toHaveCount(0);
     await expect(summary).toHaveAttribute('data-flagged', '12');
   });
+
+  test('“Please wait” goes away with the load it was about', async ({ page }) => {
+    await openApp(page);
+    // A large file (the 12 wafers many times over) keeps the first load busy long enough to give a second file.
+    const rows = records(fixture('smaller-formula-header.csv').toString('utf8'));
+    await page.evaluate(
+      ({ header, body, copies }) => {
+        const big = new File([`${header}\n`, ...Array.from({ length: copies }, () => `${body}\n`)], 'big.csv');
+        const input = document.querySelector<HTMLInputElement>('[data-testid="file-input"]');
+        const transfer = new DataTransfer();
+        transfer.items.add(big);
+        if (input) {
+          input.files = transfer.files;
+          input.dispatchEvent(new Event('change', { bubbles: true }));
+        }
+      },
+      { header: rows[0] ?? '', body: rows.slice(1).join('\n'), copies: 3000 },
+    );
+    await expect(page.getByTestId('progress')).toBeVisible();
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(['x'], 'second.csv'));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await expect(page.getByTestId('wait-notice')).toHaveText(
+      '“second.csv” was not loaded, because another operation is running (Reading big.csv). Give it again when that has finished, or cancel it.',
+    );
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '36000', { timeout: 60_000 });
+    await expect(page.getByTestId('wait-notice')).toHaveCount(0);
+    await expect(page.getByTestId('error-message')).toHaveCount(0);
+  });
 });

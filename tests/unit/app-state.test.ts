@@ -207,4 +207,19 @@ describe('pasted text, the busy notice and the download threshold', () => {
     expect(app.summary).toMatchObject({ fileName: 'pasted.csv', rows: 100, delimiter: '\t' });
     expect(app.results?.scored).toBe(100);
   });
+
+  test('a file given while a load runs is refused next to that load, and the notice goes with it', async () => {
+    const { app } = await startedApp({ sliceSize: 4096 });
+    const loading = app.loadFile(fileFromText(sampleText, 'first.csv'), { keepEdits: false });
+    expect(await app.loadFile(fileFromText(sampleText, 'second.csv'), { keepEdits: false })).toBe(false);
+    expect(app.waitNotice).toBe('“second.csv” was not loaded, because another operation is running (Reading first.csv). Give it again when that has finished, or cancel it.');
+    expect(app.error).toBeNull();
+    expect(await loading).toBe(true);
+    expect(app.busy).toBeNull();
+    // The next operation starts without it.
+    const predicting = app.download(false);
+    expect(app.busy).not.toBeNull();
+    expect(app.waitNotice).toBeNull();
+    await predicting;
+  });
 });
