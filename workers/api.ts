@@ -238,6 +238,8 @@ export interface ExportResult {
   blob: Blob;
   fileName: string;
   rows: number;
+  /** The threshold the prediction column was written at (the one asked for when the export started). */
+  threshold: number;
   /** Text cells prefixed with ' so a spreadsheet will not run them as formulas. */
   neutralizedCells: number;
   editedCells: number;

@@ -51,6 +51,8 @@ export interface BusyState {
 export interface ExportInfo {
   fileName: string;
   rows: number;
+  /** The threshold the file's predictions were written at (the engine's answer, not the slider's value now). */
+  threshold: number;
   neutralizedCells: number;
   editedCells: number;
   onlyFlagged: boolean;
@@ -388,9 +390,9 @@ export class AppState {
       this.fail(result.error);
       return;
     }
-    const { blob, fileName, rows, neutralizedCells, editedCells } = result.value;
+    const { blob, fileName, rows, threshold, neutralizedCells, editedCells } = result.value;
     this.deps.saveBlob(blob, fileName);
-    this.lastExport = { fileName, rows, neutralizedCells, editedCells, onlyFlagged };
+    this.lastExport = { fileName, rows, threshold, neutralizedCells, editedCells, onlyFlagged };
   }
 
   focusCell(row: number, col: number): void {

@@ -146,6 +146,18 @@ test.describe('smaller things', () => {
     await expect(summary).toHaveAttribute('data-flagged', '12');
   });
 
+  test('the download says its threshold, and says when the threshold has moved since', async ({ page }) => {
+    await openApp(page);
+    await pickFile(page, 'smaller-formula-header.csv', fixture('smaller-formula-header.csv'));
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
+    await download(page, 'download-button');
+    await expect(page.getByTestId('export-done')).toContainText(`12 wafers with predictions at threshold ${modelJson.threshold.value.toFixed(3)},`);
+    await page.getByTestId('threshold-input').fill('0.9');
+    await expect(page.getByTestId('export-threshold-changed')).toHaveText(
+      'The threshold has changed since (now 0.900): download again for predictions at the new threshold.',
+    );
+  });
+
   test('“Please wait” goes away with the load it was about', async ({ page }) => {
     await openApp(page);
     // A large file (the 12 wafers many times over) keeps the first load busy long enough to give a second file.

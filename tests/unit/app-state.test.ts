@@ -222,4 +222,16 @@ describe('pasted text, the busy notice and the download threshold', () => {
     expect(app.waitNotice).toBeNull();
     await predicting;
   });
+
+  test('the download reports the threshold it was written at, even when the slider moved meanwhile', async () => {
+    const { app, saved } = await startedApp({ sliceSize: 4096 });
+    await app.loadSample();
+    const exporting = app.download(false);
+    app.setThreshold(0.9);
+    await exporting;
+    expect(app.lastExport?.threshold).toBe(T);
+    expect(app.threshold).toBe(0.9);
+    const predictions = (await saved[0]!.blob.text()).split('\n')[1]!.split(',').at(-1);
+    expect(predictions === 'Fault' || predictions === 'OK').toBe(true);
+  });
 });

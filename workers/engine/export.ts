@@ -242,6 +242,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
     blob: sink.blob(),
     fileName: exportFileName(s.fileName, options.onlyFlagged),
     rows: written,
+    threshold: options.threshold,
     neutralizedCells,
     editedCells,
   };
