@@ -120,7 +120,7 @@ export interface LoadSummary {
   rowShapeIssues: RowShapeIssue[];
   /** Missing readings (empty, NA, NaN, null…) in mapped feature columns. */
   missingCells: number;
-  /** Cells a spreadsheet would run as a formula; neutralized in the download. */
+  /** Cells a spreadsheet would run as a formula (header cells included); neutralized in the download. */
   formulaLikeCells: number;
   /** Plain-language notes the UI must show that no other field carries (e.g. decimal commas read as points). */
   notices: string[];

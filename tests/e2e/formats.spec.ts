@@ -158,6 +158,16 @@ test.describe('smaller things', () => {
     );
   });
 
+  test('a formula-like header cell is counted the same in the message, the note and the download', async ({ page }) => {
+    await openApp(page);
+    await pickFile(page, 'smaller-formula-header.csv', fixture('smaller-formula-header.csv'));
+    await expect(page.getByTestId('formula-message')).toContainText('3 text cells start with =');
+    await expect(page.getByTestId('formula-notice')).toContainText('3 text cells in this file');
+    const { text } = await download(page, 'download-button');
+    await expect(page.getByTestId('export-done')).toContainText("3 cells that looked like spreadsheet formulas prefixed with ' so they open as text.");
+    expect(records(text)[0]?.split(',').at(-3)).toBe("'=Note");
+  });
+
   test('“Please wait” goes away with the load it was about', async ({ page }) => {
     await openApp(page);
     // A large file (the 12 wafers many times over) keeps the first load busy long enough to give a second file.

@@ -123,3 +123,16 @@ describe('invisible characters in header names', () => {
     ]);
   });
 });
+
+describe('counts', () => {
+  test('the formula-like header cell is counted by the load as by the download', async () => {
+    const header = sampleLines[0]!.split(',');
+    const text = [[...header, '=Note'].join(','), ...sampleLines.slice(1, 4).map((l, i) => `${l},${i === 0 ? '@x' : 'ok'}`)].join('\n') + '\n';
+    const engine = await readyEngine();
+    const s = await loadOk(engine, fileFromText(text));
+    const r = unwrap(await engine.exportCsv({ threshold: THRESHOLD, onlyFlagged: false }));
+    expect(s.formulaLikeCells).toBe(2);
+    expect(r.neutralizedCells).toBe(s.formulaLikeCells);
+    expect(r.threshold).toBe(THRESHOLD);
+  });
+});

@@ -26,6 +26,7 @@ import { formatBytes } from '../format';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
+import { isFormulaLike } from './validate';
 import { recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 import type { Session } from './session';
 import { SessionBuilder, type BatchMeta, type BuiltRows } from './session-builder';
@@ -136,7 +137,10 @@ export async function loadSession(given: Blob, model: Model, opts: LoadOptions):
     orderCache: new Map(),
     scoreIndex: null,
     decimalComma: job.cfg.decimalComma,
-    summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built, { compressedBytes: compressed ? given.size : null }),
+    summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built, {
+      compressedBytes: compressed ? given.size : null,
+      headerFormulaCells: header.filter((h) => isFormulaLike(h, job.cfg.decimalComma)).length,
+    }),
   };
 }
 
@@ -290,6 +294,8 @@ function convertSlice(batch: SplitBatch, cfg: RowsConfig, pool: ParsePool | null
 export interface LoadExtras {
   /** Size of the gzip file given, when the text was decompressed from one. */
   compressedBytes: number | null;
+  /** Header cells a spreadsheet would run as formulas. */
+  headerFormulaCells: number;
 }
 
 const DELIMITER_NAMES = { ',': 'a comma', ';': 'a semicolon', '\t': 'a tab' } as const;
@@ -305,7 +311,7 @@ export function buildLoadSummary(
   header: string[],
   map: ColumnMapping,
   built: BuiltRows,
-  extras: LoadExtras = { compressedBytes: null },
+  extras: LoadExtras = { compressedBytes: null, headerFormulaCells: 0 },
 ): LoadSummary {
   const { compressedBytes } = extras;
   const { counts } = built;
@@ -345,7 +351,8 @@ export function buildLoadSummary(
     rowShapeIssueCount: counts.rowShapeIssueCount,
     rowShapeIssues: built.rowShapeIssues,
     missingCells: counts.missingCells,
-    formulaLikeCells: counts.formulaLikeCells,
+    // The header's cells too: the download neutralizes them as well, and its note counts them.
+    formulaLikeCells: counts.formulaLikeCells + extras.headerFormulaCells,
     notices,
   };
 }
