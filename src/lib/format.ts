@@ -1,11 +1,6 @@
 /** Number formatting shared by the components (en-US grouping, fixed decimals where precision matters). */
-export { formatBytes } from '../../workers/format';
-
-const integer = new Intl.NumberFormat('en-US');
-
-export function formatCount(n: number): string {
-  return integer.format(n);
-}
+export { formatBytes, formatCount } from '../../workers/format';
+import { formatCount } from '../../workers/format';
 
 export function formatPercent(part: number, whole: number, digits = 1): string {
   if (whole === 0) return '—';

@@ -168,6 +168,12 @@ test.describe('smaller things', () => {
     expect(records(text)[0]?.split(',').at(-3)).toBe("'=Note");
   });
 
+  test('large counts have thousands separators', async ({ page }) => {
+    await openApp(page);
+    await pickFile(page, 'smaller-wide-header-only.csv', fixture('smaller-wide-header-only.csv'));
+    await expect(page.getByTestId('error-text')).toHaveText('“smaller-wide-header-only.csv” could not be loaded. The file has a header row (1,592 columns) but no data rows.');
+  });
+
   test('“Please wait” goes away with the load it was about', async ({ page }) => {
     await openApp(page);
     // A large file (the 12 wafers many times over) keeps the first load busy long enough to give a second file.

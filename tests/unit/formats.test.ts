@@ -135,4 +135,13 @@ describe('counts', () => {
     expect(r.neutralizedCells).toBe(s.formulaLikeCells);
     expect(r.threshold).toBe(THRESHOLD);
   });
+
+  test('large column counts in messages have thousands separators', async () => {
+    const header = [...sampleLines[0]!.split(','), ...Array.from({ length: 1000 }, (_, i) => `extra${i}`)];
+    const engine = await readyEngine();
+    const r = await engine.load(fileFromText(`${header.join(',')}\n`), THRESHOLD);
+    expect(r.ok ? null : r.error.message).toBe('The file has a header row (1,592 columns) but no data rows.');
+    const none = await engine.load(fileFromText(`${Array.from({ length: 1200 }, (_, i) => `x${i}`).join(',')}\n1\n`), THRESHOLD);
+    expect(none.ok ? null : none.error.message).toMatch(/^None of the 1,200 columns match/);
+  });
 });

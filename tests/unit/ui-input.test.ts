@@ -1,5 +1,6 @@
-/** The UI's own rules for what the user types: the threshold box. */
+/** The UI's own rules for what the user types and what is shown: the threshold box, counts. */
 import { describe, expect, test } from 'vitest';
+import { formatCount } from '../../src/lib/format';
 import { readThresholdInput } from '../../src/lib/threshold';
 
 describe('the threshold box', () => {
@@ -19,5 +20,11 @@ describe('the threshold box', () => {
     [' 0.35 ', 0.35],
   ])('applies %j', (text, value) => {
     expect(readThresholdInput(text, 0.5)).toEqual({ ok: true, value });
+  });
+});
+
+describe('what names show', () => {
+  test('counts have thousands separators', () => {
+    expect(formatCount(13107201)).toBe('13,107,201');
   });
 });

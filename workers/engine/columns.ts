@@ -1,6 +1,7 @@
 /** Header → model feature mapping (names + aliases), id and label detection, missing/duplicate reports. */
 import type { ColumnInfo, MappingReport } from '../api';
 import type { ModelJson } from '../model-json';
+import { formatCount } from '../format';
 import { fail } from './errors';
 
 export interface ColumnMapping {
@@ -42,10 +43,10 @@ function describeInvisibleHeaders(header: string[], columns: ColumnInfo[]): stri
     const clean = h.replace(INVISIBLE, '').trim();
     const role =
       c.role === 'feature' ? `the column feeds ${c.feature ?? ''}` : c.role === 'label' ? 'the column is read as the label' : c.role === 'id' ? 'the column names the wafers' : 'the name still matches no sensor';
-    return `Column ${c.index + 1} (“${clean}”) has an invisible ${kinds} in its name: it was ignored, so ${role}.`;
+    return `Column ${formatCount(c.index + 1)} (“${clean}”) has an invisible ${kinds} in its name: it was ignored, so ${role}.`;
   });
   const more = withInvisible.length - notes.length;
-  if (more > 0) notes.push(`${more} more column ${more === 1 ? 'name has' : 'names have'} invisible characters, ignored the same way.`);
+  if (more > 0) notes.push(`${formatCount(more)} more column ${more === 1 ? 'name has' : 'names have'} invisible characters, ignored the same way.`);
   return notes;
 }
 
@@ -160,7 +161,7 @@ export function mapColumns(header: string[], model: ModelJson): ColumnMapping {
     const looksNumeric = nonEmpty.length > 0 && nonEmpty.slice(0, 5).every((h) => h !== '' && !Number.isNaN(Number(h)));
     fail(
       'no-features',
-      `${header.length === 1 ? 'The only column does not match any of' : `None of the ${header.length} columns match`} the model's sensors (expected headers like ${model.features[0]}, ${model.features[1] ?? ''} …). ` +
+      `${header.length === 1 ? 'The only column does not match any of' : `None of the ${formatCount(header.length)} columns match`} the model's sensors (expected headers like ${model.features[0]}, ${model.features[1] ?? ''} …). ` +
         (found.length > 0 ? `Found: ${found.join(', ')}${nonEmpty.length > 5 ? ` and ${nonEmpty.length - 5} more` : ''}.` : 'The header row is empty.') +
         (looksNumeric ? ' The first row looks like numbers — the file may be missing its header row.' : ''),
     );

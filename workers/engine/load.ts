@@ -22,7 +22,7 @@ import {
   type SplitBatch,
 } from './csv';
 import { fail, type CancelToken } from './errors';
-import { formatBytes } from '../format';
+import { formatBytes, formatCount } from '../format';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
@@ -111,7 +111,7 @@ export async function loadSession(given: Blob, model: Model, opts: LoadOptions):
   let rest: Position = { next: headerRecord.dataStart, line: headerRecord.dataLine };
   if (pool && rest.next < size) rest = await loadRanges(job, pool, rest);
   if (rest.next < size) await loadSlices(job, rest);
-  if (rows.rows === 0) fail('no-rows', `The file has a header row (${header.length} columns) but no data rows.`);
+  if (rows.rows === 0) fail('no-rows', `The file has a header row (${formatCount(header.length)} columns) but no data rows.`);
   const built = await rows.finish();
   token.throwIfCancelled();
   return {
