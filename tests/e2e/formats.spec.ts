@@ -174,6 +174,19 @@ test.describe('smaller things', () => {
     await expect(page.getByTestId('error-text')).toHaveText('“smaller-wide-header-only.csv” could not be loaded. The file has a header row (1,592 columns) but no data rows.');
   });
 
+  test('a right-to-left override in a wafer id is shown, isolated, so the id cannot pass for another', async ({ page }) => {
+    await openApp(page);
+    await pickFile(page, 'smaller-rtl-ids.csv', fixture('smaller-rtl-ids.csv'));
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
+    const name = (row: number) => page.locator(`[data-testid="row-name"][data-row="${row}"] bdi`);
+    await expect(name(0)).toHaveText('801');
+    await expect(name(1)).toHaveText('[U+202E]108');
+    await expect(name(1)).toHaveCSS('unicode-bidi', 'isolate');
+    // The data keeps the character: the download has the id as uploaded.
+    const { text } = await download(page, 'download-button');
+    expect(records(text)[2]?.startsWith('\u202E108,')).toBe(true);
+  });
+
   test('“Please wait” goes away with the load it was about', async ({ page }) => {
     await openApp(page);
     // A large file (the 12 wafers many times over) keeps the first load busy long enough to give a second file.

@@ -1,6 +1,6 @@
-/** The UI's own rules for what the user types and what is shown: the threshold box, counts. */
+/** The UI's own rules for what the user types and what is shown: the threshold box, bidi controls in names. */
 import { describe, expect, test } from 'vitest';
-import { formatCount } from '../../src/lib/format';
+import { formatCount, showBidiControls } from '../../src/lib/format';
 import { readThresholdInput } from '../../src/lib/threshold';
 
 describe('the threshold box', () => {
@@ -24,6 +24,11 @@ describe('the threshold box', () => {
 });
 
 describe('what names show', () => {
+  test('bidi controls are shown by code point; other text is unchanged', () => {
+    expect(showBidiControls('\u202E108')).toBe('[U+202E]108');
+    expect(showBidiControls('a\u2066b\u2069\u200F')).toBe('a[U+2066]b[U+2069][U+200F]');
+    expect(showBidiControls('ویفر-12 Wafer')).toBe('ویفر-12 Wafer');
+  });
   test('counts have thousands separators', () => {
     expect(formatCount(13107201)).toBe('13,107,201');
   });
