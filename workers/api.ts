@@ -173,7 +173,7 @@ export interface LoadSummary {
   delimiterOnlyLineExamples: number[];
   /** Missing readings (empty, NA, NaN, null…) in mapped feature columns. */
   missingCells: number;
-  /** Cells a spreadsheet would run as a formula; neutralized in the download. */
+  /** Cells a spreadsheet would run as a formula (header cells included); neutralized in the download. */
   formulaLikeCells: number;
   /** Plain-language notes the UI must show that no other field carries (e.g. decimal commas read as points). */
   notices: string[];
@@ -301,6 +301,8 @@ export interface ExportResult {
   blob: Blob;
   fileName: string;
   rows: number;
+  /** The threshold the prediction column was written at (the one asked for when the export started). */
+  threshold: number;
   /** Text cells prefixed with ' so a spreadsheet will not run them as formulas. */
   neutralizedCells: number;
   editedCells: number;

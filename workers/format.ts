@@ -26,3 +26,10 @@ export function formatBytes(n: number): string {
   if (n < 1024 ** 4) return `${(n / 1024 ** 3).toFixed(2)} GB`;
   return `${(n / 1024 ** 4).toFixed(2)} TB`;
 }
+
+const integer = new Intl.NumberFormat('en-US');
+
+/** Counts with thousands separators ("13,107,201 columns"), in the UI and in the engine's messages alike. */
+export function formatCount(n: number): string {
+  return integer.format(n);
+}

@@ -21,6 +21,7 @@ import type {
   RowOrder,
   WindowRequest,
 } from '../../workers/api';
+import { formatBytes, formatCount } from './format';
 
 /** The engine as the UI uses it: the API, plus stopping it for good. */
 export interface Bridge extends Omit<EngineApi, 'ping'> {
@@ -51,6 +52,8 @@ export interface BusyState {
 export interface ExportInfo {
   fileName: string;
   rows: number;
+  /** The threshold the file's predictions were written at (the engine's answer, not the slider's value now). */
+  threshold: number;
   neutralizedCells: number;
   editedCells: number;
   onlyFlagged: boolean;
@@ -63,6 +66,8 @@ export interface CellFocusRequest {
   /** Increments so repeated requests for the same cell still fire. */
   seq: number;
 }
+
+export const PASTED_NAME = 'pasted.csv';
 
 function editKey(row: number, col: number): string {
   return `${row}:${col}`;
@@ -93,6 +98,8 @@ export class AppState {
   error = $state<string | null>(null);
   /** Neutral information (cancelled, one file at a time, …). */
   info = $state<string | null>(null);
+  /** Why a file given during a running operation was not taken; shown with that operation's progress, so it goes with it. */
+  waitNotice = $state<string | null>(null);
   lastExport = $state.raw<ExportInfo | null>(null);
   focusRequest = $state.raw<CellFocusRequest | null>(null);
 
@@ -240,6 +247,7 @@ export class AppState {
 
   private progressHandler(kind: BusyKind, label: string): (p: Progress) => void {
     this.busy = { kind, label, done: 0, total: 0 };
+    this.waitNotice = null;
     // At most ~10 progress renders a second (the engine reports every slice); the last update always shows.
     let last = 0;
     return (p) => {
@@ -271,6 +279,21 @@ export class AppState {
     void this.loadFile(first, { keepEdits: false, keepInfo: list.length > 1 });
   }
 
+  /** Text pasted on the page (Ctrl+V outside a text box) is read as a file named PASTED_NAME. */
+  takePastedText(text: string): void {
+    if (text.trim() === '') {
+      this.error = null;
+      this.info = 'The clipboard holds no text to load. Copy the CSV text (or the cells of a spreadsheet, header row included) and paste again.';
+      return;
+    }
+    const file = new File([text], PASTED_NAME, { type: 'text/csv' });
+    const lines = text.split(/\r\n|\n|\r/).filter((line) => line.trim() !== '').length;
+    this.takeFiles([file]);
+    // Said only when its load has started (not when refused: another operation running, or no engine).
+    const started = this.busy !== null && this.waitNotice === null && this.error === null;
+    if (started) this.info = `The pasted text (${formatCount(lines)} ${lines === 1 ? 'line' : 'lines'}, ${formatBytes(file.size)}) is read as a file named “${PASTED_NAME}”.`;
+  }
+
   async loadSample(): Promise<void> {
     this.info = null;
     this.error = null;
@@ -290,7 +313,7 @@ export class AppState {
    */
   async loadFile(file: File, options: { keepEdits: boolean; keepInfo?: boolean; choices?: LoadChoices }): Promise<boolean> {
     if (this.busy) {
-      this.error = 'Please wait for (or cancel) the current operation before giving another file.';
+      this.waitNotice = `“${file.name}” was not loaded, because another operation is running (${this.busy.label}). Give it again when that has finished, or cancel it.`;
       return false;
     }
     this.error = null;
@@ -414,9 +437,9 @@ export class AppState {
       this.fail(result.error);
       return;
     }
-    const { blob, fileName, rows, neutralizedCells, editedCells } = result.value;
+    const { blob, fileName, rows, threshold, neutralizedCells, editedCells } = result.value;
     this.deps.saveBlob(blob, fileName);
-    this.lastExport = { fileName, rows, neutralizedCells, editedCells, onlyFlagged };
+    this.lastExport = { fileName, rows, threshold, neutralizedCells, editedCells, onlyFlagged };
   }
 
   focusCell(row: number, col: number): void {

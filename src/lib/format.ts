@@ -1,12 +1,6 @@
 /** Number formatting shared by the components (en-US grouping, fixed decimals where precision matters). */
-export { formatBytes } from '../../workers/format';
-import { LOW_COVERAGE_SHARE } from '../../workers/format';
-
-const integer = new Intl.NumberFormat('en-US');
-
-export function formatCount(n: number): string {
-  return integer.format(n);
-}
+export { formatBytes, formatCount } from '../../workers/format';
+import { formatCount, LOW_COVERAGE_SHARE } from '../../workers/format';
 
 export function formatPercent(part: number, whole: number, digits = 1): string {
   if (whole === 0) return '—';
@@ -40,4 +34,15 @@ export function coverageRuleText(modelSensors: number): string {
     `A wafer with fewer than ${Math.round(100 * LOW_COVERAGE_SHARE)} % of them (under ${formatCount(half)}) has low coverage: ` +
     'its probability would rest mostly on guesses for the missing readings, so it is not scored or counted as flagged or OK unless you choose to score it.'
   );
+}
+
+/**
+ * Bidirectional control characters (embeddings, overrides, isolates, marks): invisible, yet U+202E makes
+ * "Wafer-108" display as another name. Shown as their code point instead ("Wafer-[U+202E]801"), so a name
+ * always looks like what it is; the data keeps them.
+ */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+export function showBidiControls(text: string): string {
+  return text.replace(BIDI_CONTROLS, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }

@@ -56,3 +56,18 @@ test('axe: the cell editor open', async ({ page }) => {
   await expect(page.getByTestId('cell-editor')).toBeFocused();
   await expectNoSeriousViolations(page, 'editor open');
 });
+
+// Issue 10, points 7 and 8 (branch r-formats): the new notices, the refused threshold and the download confirmation.
+test('axe: notices, a refused threshold, isolated ids and the download confirmation', async ({ page }) => {
+  await openApp(page);
+  await pickFile(page, 'smaller-rtl-ids.csv', readFileSync(`${root}tests/fixtures/bad/smaller-rtl-ids.csv`));
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '12');
+  await Promise.all([page.waitForEvent('download'), page.getByTestId('download-button').click()]);
+  await expect(page.getByTestId('export-done')).toBeVisible();
+  await page.getByTestId('threshold-input').fill('2');
+  await expect(page.getByTestId('threshold-refusal')).toBeVisible();
+  await expectNoSeriousViolations(page, 'refused threshold, download confirmation');
+  await pickFile(page, 'formats-sep.csv', readFileSync(`${root}tests/fixtures/bad/formats-sep.csv`));
+  await expect(page.getByTestId('notice')).toHaveCount(1);
+  await expectNoSeriousViolations(page, 'sep= notice');
+});

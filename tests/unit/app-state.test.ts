@@ -2,6 +2,7 @@
  * The UI state over the real engine and model, in-process: what the page does through its worker bridge, minus
  * the worker. Load, cancel, results at the UI's threshold, coalesced summaries, edits and the restart replay.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
@@ -244,5 +245,50 @@ describe('the UI state over the engine', () => {
     expect(app.error).toBe('“labels-class-ab.csv” could not be loaded. Column “Sensor-3” holds sensor readings; it cannot be the id column.');
     expect(app.choices).toEqual({ failValue: 'B' });
     expect(app.summary?.label).toMatchObject({ coding: 'chosen' });
+  });
+});
+
+// ── Issue 10, points 7 and 8 (branch r-formats): pasted text, the busy notice, the download's threshold.
+describe('pasted text, the busy notice and the download threshold', () => {
+  const sampleText = readFileSync(path(SAMPLE), 'utf8');
+
+  test('pasted text is loaded as pasted.csv and said; an empty paste is said and loads nothing', async () => {
+    const { app } = await startedApp();
+    app.takePastedText('  \n');
+    expect(app.info).toBe('The clipboard holds no text to load. Copy the CSV text (or the cells of a spreadsheet, header row included) and paste again.');
+    expect(app.busy).toBeNull();
+    const tabbed = sampleText.replaceAll(',', '\t');
+    app.takePastedText(tabbed);
+    expect(app.info).toBe(`The pasted text (101 lines, ${(new Blob([tabbed]).size / 1024).toFixed(1)} KB) is read as a file named “pasted.csv”.`);
+    await until(() => app.busy === null);
+    expect(app.summary).toMatchObject({ fileName: 'pasted.csv', rows: 100, delimiter: '\t' });
+    expect(app.results?.scored).toBe(100);
+  });
+
+  test('a file given while a load runs is refused next to that load, and the notice goes with it', async () => {
+    const { app } = await startedApp({ sliceSize: 4096 });
+    const loading = app.loadFile(fileFromText(sampleText, 'first.csv'), { keepEdits: false });
+    expect(await app.loadFile(fileFromText(sampleText, 'second.csv'), { keepEdits: false })).toBe(false);
+    expect(app.waitNotice).toBe('“second.csv” was not loaded, because another operation is running (Reading first.csv). Give it again when that has finished, or cancel it.');
+    expect(app.error).toBeNull();
+    expect(await loading).toBe(true);
+    expect(app.busy).toBeNull();
+    // The next operation starts without it.
+    const predicting = app.download(false);
+    expect(app.busy).not.toBeNull();
+    expect(app.waitNotice).toBeNull();
+    await predicting;
+  });
+
+  test('the download reports the threshold it was written at, even when the slider moved meanwhile', async () => {
+    const { app, saved } = await startedApp({ sliceSize: 4096 });
+    await app.loadSample();
+    const exporting = app.download(false);
+    app.setThreshold(0.9);
+    await exporting;
+    expect(app.lastExport?.threshold).toBe(T);
+    expect(app.threshold).toBe(0.9);
+    const predictions = (await saved[0]!.blob.text()).split('\n')[1]!.split(',').at(-1);
+    expect(predictions === 'Fault' || predictions === 'OK').toBe(true);
   });
 });

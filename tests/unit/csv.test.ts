@@ -71,7 +71,7 @@ describe('sniff', () => {
 
   test('UTF-8 BOM is noted and skipped', () => {
     const s = sniffText(new Uint8Array([0xef, 0xbb, 0xbf, ...bytesOf('a;b\n1;2\n')]));
-    expect(s).toEqual({ delimiter: ';', lineEnding: '\n', hasBom: true, dataStart: 3 });
+    expect(s).toEqual({ delimiter: ';', lineEnding: '\n', hasBom: true, dataStart: 3, separatorLine: null, firstLine: 1 });
     expect(sniffText('a,b\n').hasBom).toBe(false);
   });
 

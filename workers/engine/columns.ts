@@ -1,6 +1,7 @@
 /** Header → model feature mapping (names + aliases), id and label detection, missing/duplicate reports. */
 import type { ColumnInfo, LoadChoices, MappingReport } from '../api';
 import type { ModelJson } from '../model-json';
+import { formatCount } from '../format';
 import { fail } from './errors';
 
 export interface ColumnMapping {
@@ -10,10 +11,43 @@ export interface ColumnMapping {
   featureOfColumn: Int32Array;
   idColumn: number | null;
   labelColumn: number | null;
+  /** What the load report says about header names that held invisible characters (ignored for matching). */
+  invisibleHeaderNotices: string[];
 }
 
+/**
+ * Characters that show as nothing yet make "Sensor-1" another name: a BOM (U+FEFF) left inside a header when
+ * files were joined, zero-width spaces and joiners copied from web pages or chat.
+ */
+const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/g;
+const INVISIBLE_NAMES: Record<string, string> = {
+  '\u200B': 'zero-width space (U+200B)',
+  '\u200C': 'zero-width non-joiner (U+200C)',
+  '\u200D': 'zero-width joiner (U+200D)',
+  '\u2060': 'word joiner (U+2060)',
+  '\uFEFF': 'byte order mark (U+FEFF)',
+};
+
 function norm(s: string): string {
-  return s.trim().toLowerCase();
+  return s.replace(INVISIBLE, '').trim().toLowerCase();
+}
+
+const INVISIBLE_EXAMPLES = 3;
+
+/** "Column 13 (“Sensor-12”) has an invisible zero-width space (U+200B) in its name: it was ignored, so the column feeds Sensor-12." */
+function describeInvisibleHeaders(header: string[], columns: ColumnInfo[]): string[] {
+  const withInvisible = columns.filter((c) => (header[c.index] ?? '').search(INVISIBLE) !== -1);
+  const notes = withInvisible.slice(0, INVISIBLE_EXAMPLES).map((c) => {
+    const h = header[c.index] ?? '';
+    const kinds = [...new Set(h.match(INVISIBLE) ?? [])].map((ch) => INVISIBLE_NAMES[ch] ?? ch).join(' and a ');
+    const clean = h.replace(INVISIBLE, '').trim();
+    const role =
+      c.role === 'feature' ? `the column feeds ${c.feature ?? ''}` : c.role === 'label' ? 'the column is read as the label' : c.role === 'id' ? 'the column names the wafers' : 'the name still matches no sensor';
+    return `Column ${formatCount(c.index + 1)} (“${clean}”) has an invisible ${kinds} in its name: it was ignored, so ${role}.`;
+  });
+  const more = withInvisible.length - notes.length;
+  if (more > 0) notes.push(`${formatCount(more)} more column ${more === 1 ? 'name has' : 'names have'} invisible characters, ignored the same way.`);
+  return notes;
 }
 
 const MAX_RUNS_SHOWN = 8;
@@ -143,7 +177,7 @@ export function mapColumns(header: string[], model: ModelJson, choices: LoadChoi
 
   const mappedCount = model.features.reduce((acc, _f, i) => acc + (firstColumnOf[i] !== -1 ? 1 : 0), 0);
   if (mappedCount === 0) {
-    const nonEmpty = header.map((h) => h.trim()).filter((h) => h !== '');
+    const nonEmpty = header.map((h) => h.replace(INVISIBLE, '').trim()).filter((h) => h !== '');
     if (labelColumn !== null && header.every((_h, i) => i === labelColumn || i === idColumn)) {
       fail(
         'no-features',
@@ -154,7 +188,7 @@ export function mapColumns(header: string[], model: ModelJson, choices: LoadChoi
     const looksNumeric = nonEmpty.length > 0 && nonEmpty.slice(0, 5).every((h) => h !== '' && !Number.isNaN(Number(h)));
     fail(
       'no-features',
-      `${header.length === 1 ? 'The only column does not match any of' : `None of the ${header.length} columns match`} the model's sensors (expected headers like ${model.features[0]}, ${model.features[1] ?? ''} …). ` +
+      `${header.length === 1 ? 'The only column does not match any of' : `None of the ${formatCount(header.length)} columns match`} the model's sensors (expected headers like ${model.features[0]}, ${model.features[1] ?? ''} …). ` +
         (found.length > 0 ? `Found: ${found.join(', ')}${nonEmpty.length > 5 ? ` and ${nonEmpty.length - 5} more` : ''}.` : 'The header row is empty.') +
         (looksNumeric ? ' The first row looks like numbers — the file may be missing its header row.' : ''),
     );
@@ -183,5 +217,5 @@ export function mapColumns(header: string[], model: ModelJson, choices: LoadChoi
     duplicateFeatures,
     needsConsent: missingIdx.length > 0 || duplicateFeatures.length > 0,
   };
-  return { columns, mapping, featureOfColumn, idColumn, labelColumn };
+  return { columns, mapping, featureOfColumn, idColumn, labelColumn, invisibleHeaderNotices: describeInvisibleHeaders(header, columns) };
 }

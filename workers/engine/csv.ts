@@ -7,6 +7,7 @@
  * multi-byte sequence.
  */
 import Papa from 'papaparse';
+import { refuseKnownBinary } from './compressed';
 import { fail } from './errors';
 import { CR, FIELD_START, isLineBreak, lineBreakEndsRecord, LF, nextDelimiterOrLineBreak, nextQuoteOrLineBreak, QUOTE, QUOTED, SPACE, stepQuoteState, TAB, UNQUOTED, type QuoteState } from './quote-scan';
 
@@ -21,8 +22,12 @@ export interface Sniffed {
   delimiter: Delimiter;
   lineEnding: LineEnding;
   hasBom: boolean;
-  /** Byte offset of the first character after the BOM (0 or 3). */
+  /** Byte offset of the header's search start: after the BOM (0 or 3) and after Excel's `sep=` line, if any. */
   dataStart: number;
+  /** Excel's first line `sep=;` naming the delimiter (its text without the line ending), or null. */
+  separatorLine: string | null;
+  /** 1-based line at dataStart (2 after a `sep=` line). */
+  firstLine: number;
 }
 
 /** How many bytes to read for sniffing. */
@@ -59,6 +64,7 @@ function trimIncompleteUtf8(bytes: Uint8Array): Uint8Array {
 export function sniff(head: Uint8Array, fileSize: number): Sniffed {
   const whole = head.length >= fileSize;
   if (fileSize === 0) fail('empty-file', 'The file is empty (0 bytes).');
+  refuseKnownBinary(head);
   const b0 = head[0];
   const b1 = head[1];
   if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) {
@@ -84,7 +90,9 @@ export function sniff(head: Uint8Array, fileSize: number): Sniffed {
     fail('not-text', 'This file is not a text CSV file (it contains binary data). Please upload the CSV export of your sensor readings.');
   }
   const hasBom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
-  const dataStart = hasBom ? 3 : 0;
+  const bomEnd = hasBom ? 3 : 0;
+  const separator = readSeparatorLine(head, bomEnd);
+  const dataStart = separator ? separator.end : bomEnd;
   try {
     new TextDecoder('utf-8', { fatal: true }).decode(whole ? head : trimIncompleteUtf8(head));
   } catch {
@@ -106,7 +114,29 @@ export function sniff(head: Uint8Array, fileSize: number): Sniffed {
   let delimiter: Delimiter = ',';
   if (counts[';'] > counts[delimiter]) delimiter = ';';
   if (counts['\t'] > counts[delimiter]) delimiter = '\t';
-  return { delimiter, lineEnding: lineEnding ?? '\n', hasBom, dataStart };
+  if (separator) delimiter = separator.delimiter;
+  return { delimiter, lineEnding: lineEnding ?? '\n', hasBom, dataStart, separatorLine: separator?.text ?? null, firstLine: separator ? 2 : 1 };
+}
+
+const SEPARATOR_LINE = /^sep=(.?)(\r\n|\n|\r|$)/i;
+const DELIMITER_OF: Record<string, Delimiter> = { ',': ',', ';': ';', '\t': '\t' };
+
+/**
+ * Excel's `sep=;` first line (written by Excel and by some exports so that Excel splits the columns): it names the
+ * delimiter and is not the header. Null when the file does not start with one.
+ */
+function readSeparatorLine(head: Uint8Array, from: number): { delimiter: Delimiter; text: string; end: number } | null {
+  const start = new TextDecoder('latin1').decode(head.subarray(from, from + 8));
+  const match = SEPARATOR_LINE.exec(start);
+  if (!match) return null;
+  const char = match[1] ?? '';
+  const delimiter = DELIMITER_OF[char];
+  const text = `sep=${char}`;
+  if (delimiter === undefined) {
+    const shown = char === '' ? 'no character' : `“${char}”`;
+    fail('malformed-csv', `The first line “${text}” asks for ${shown} as the delimiter; this app reads files separated by commas, semicolons or tabs. Save the file as “CSV UTF-8 (comma delimited)” and upload it again.`);
+  }
+  return { delimiter, text, end: from + match[0].length };
 }
 
 const COMMA = 0x2c;

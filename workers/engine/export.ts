@@ -4,7 +4,7 @@
  */
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
 import { isFlagged, isLowCoverage } from '../format';
-import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
+import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, readBytes, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
 import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, type Session } from './session';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
@@ -25,7 +25,7 @@ export function shortestFloat32Text(p: number): string {
 }
 
 export function exportFileName(inputName: string, onlyFlagged: boolean): string {
-  const base = inputName.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') || 'wafers';
+  const base = inputName.replace(/^.*[\\/]/, '').replace(/\.gz$/i, '').replace(/\.[^.]*$/, '') || 'wafers';
   return `${base}${onlyFlagged ? '_flagged' : '_predictions'}.csv`;
 }
 
@@ -146,6 +146,8 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
   const d: Delimiter = sn.delimiter;
   const sink = new ByteSink();
   if (sn.hasBom) sink.push(new Uint8Array([0xef, 0xbb, 0xbf]));
+  // Excel's `sep=` line, byte for byte, so the download opens in Excel as the upload did.
+  if (sn.separatorLine !== null) sink.push(await readBytes(s.file, sn.hasBom ? 3 : 0, sn.dataStart));
   const ncol = s.header.length;
   const names = appendedNames(s.header, s.widestRow - ncol);
   // Every record is padded to the widest one, so the result columns sit under their own headers in a spreadsheet.
@@ -265,6 +267,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
     blob: sink.blob(),
     fileName: exportFileName(s.fileName, options.onlyFlagged),
     rows: written,
+    threshold: options.threshold,
     neutralizedCells,
     editedCells,
   };

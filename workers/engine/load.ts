@@ -7,6 +7,7 @@
  */
 import type { LabelCoding, LabelReport, LoadChoices, LoadSummary, NumberFormat, ProgressCallback } from '../api';
 import { mapColumns, type ColumnMapping } from './columns';
+import { gunzip, isGzip } from './compressed';
 import {
   countLineBreaks,
   DEFAULT_SLICE_SIZE,
@@ -22,9 +23,11 @@ import {
 } from './csv';
 import { fail, type CancelToken } from './errors';
 import { appendedNames } from './export';
+import { formatBytes } from '../format';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
+import { isFormulaLike } from './validate';
 import { recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 import type { Session } from './session';
 import { SessionBuilder, type BatchMeta, type BuiltRows } from './session-builder';
@@ -95,8 +98,12 @@ interface Position {
   line: number;
 }
 
-export async function loadSession(file: Blob, model: Model, opts: LoadOptions): Promise<Session> {
+export async function loadSession(given: Blob, model: Model, opts: LoadOptions): Promise<Session> {
   const { token } = opts;
+  const compressed = isGzip(await readBytes(given, 0, 2));
+  // The session keeps the decompressed text: the grid and the download re-read it like any file.
+  const file = compressed ? await gunzip(given) : given;
+  token.throwIfCancelled();
   const size = file.size;
   const sniffed = sniff(await readBytes(file, 0, Math.min(size, SNIFF_BYTES)), size);
   const pool = opts.pool && (await opts.pool.ready()) ? opts.pool : null;
@@ -157,7 +164,10 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
     modelReadings: built.modelReadings,
     usedFeatures: model.usedFeatures,
     scoreLowCoverage: false,
-    summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built, numbers, coding, choices),
+    summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built, numbers, coding, choices, {
+      compressedBytes: compressed ? given.size : null,
+      headerFormulaCells: header.filter((h) => isFormulaLike(h)).length,
+    }),
   };
 }
 
@@ -212,7 +222,7 @@ function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Mo
 
 /** Split the start of the file until its first non-blank record, the header; null when there is none. */
 async function readHeader(file: Blob, sn: Sniffed, sliceSize: number): Promise<HeaderRecord | null> {
-  for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize })) {
+  for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, firstLine: sn.firstLine, sliceSize })) {
     const k = batch.starts.length;
     let r = 0;
     while (r < k && isBlankRecord(batch.bytes, batch.starts[r] as number, batch.contentEnds[r] as number)) r++;
@@ -351,6 +361,16 @@ function convertSlice(batch: SplitBatch, cfg: RowsConfig, pool: ParsePool | null
   return entry;
 }
 
+/** What the report needs that the rows do not carry. */
+export interface LoadExtras {
+  /** Size of the gzip file given, when the text was decompressed from one. */
+  compressedBytes: number | null;
+  /** Header cells a spreadsheet would run as formulas. */
+  headerFormulaCells: number;
+}
+
+const DELIMITER_NAMES = { ',': 'a comma', ';': 'a semicolon', '\t': 'a tab' } as const;
+
 /**
  * The load's report. Only what no other field carries goes into `notices`: row shapes, cell issues, formula-like
  * cells and the column mapping have their own fields, and the UI words them from there (nothing is said twice).
@@ -365,8 +385,18 @@ export function buildLoadSummary(
   numbers: NumberFormatUse,
   coding: LabelCoding,
   choices: LoadChoices,
+  extras: LoadExtras = { compressedBytes: null, headerFormulaCells: 0 },
 ): LoadSummary {
+  const { compressedBytes } = extras;
   const { counts } = built;
+  const notices: string[] = [];
+  if (compressedBytes !== null) {
+    notices.push(`The file is gzip-compressed (${formatBytes(compressedBytes)}); it was decompressed in this page (${formatBytes(bytes)} of CSV text). The download is plain CSV.`);
+  }
+  if (sn.separatorLine !== null) {
+    notices.push(`The first line “${sn.separatorLine}” (written for Excel) sets the delimiter to ${DELIMITER_NAMES[sn.delimiter]}; it is not a row, and the download keeps it as its first line.`);
+  }
+  notices.push(...map.invisibleHeaderNotices, ...numberFormatNotices(numbers, counts));
   const label: LabelReport | null =
     map.labelColumn === null
       ? null
@@ -404,8 +434,9 @@ export function buildLoadSummary(
     delimiterOnlyLines: counts.delimiterOnlyLines,
     delimiterOnlyLineExamples: built.delimiterOnlyExamples,
     missingCells: counts.missingCells,
-    formulaLikeCells: counts.formulaLikeCells,
-    notices: numberFormatNotices(numbers, counts),
+    // The header's cells too: the download neutralizes them as well, and its note counts them.
+    formulaLikeCells: counts.formulaLikeCells + extras.headerFormulaCells,
+    notices,
   };
 }
 
