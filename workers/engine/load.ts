@@ -21,6 +21,7 @@ import {
   type SplitBatch,
 } from './csv';
 import { fail, type CancelToken } from './errors';
+import { planRows, type FirstRecords } from './memory-plan';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
@@ -56,8 +57,8 @@ interface HeaderRecord {
   start: number;
   dataStart: number;
   dataLine: number;
-  /** Mean bytes per record over the header and the records after it in the first slice (for the row estimate). */
-  bytesPerRecord: number;
+  /** The records of the first slice, for the row plan. */
+  firstRecords: FirstRecords;
 }
 
 /** What the range and slice loaders share for one load. */
@@ -94,7 +95,7 @@ export async function loadSession(file: Blob, model: Model, opts: LoadOptions): 
   const rows = new SessionBuilder({
     model,
     fileBytes: size,
-    estimatedRows: Math.ceil(((size - headerRecord.start) / headerRecord.bytesPerRecord) * 1.1) + 16,
+    estimatedRows: planRows(size, headerRecord.firstRecords, model.nFeatures).initialRows,
     scoreDuringLoad: !map.mapping.needsConsent,
     withIds: map.idColumn !== null,
     token,
@@ -158,12 +159,20 @@ async function readHeader(file: Blob, sn: Sniffed, sliceSize: number): Promise<H
     if (r === k) continue;
     const s = batch.starts[r] as number;
     const e = batch.ends[r] as number;
+    // The header is often the longest record (590 names); it bounds the rows only when no data record follows.
+    let longest = 0;
+    for (let j = r + 1; j < k; j++) longest = Math.max(longest, (batch.ends[j] as number) - (batch.starts[j] as number));
+    if (longest === 0) longest = e - s;
     return {
       fields: parseBatchRecords(batch, r, r + 1, sn.delimiter, sn.lineEnding)[0] as string[],
       start: batch.offset + s,
       dataStart: batch.offset + e,
       dataLine: (batch.lines[r] as number) + countLineBreaks(batch.bytes, s, e),
-      bytesPerRecord: Math.max(1, ((batch.ends[k - 1] as number) - s) / (k - r)),
+      firstRecords: {
+        bytesLeft: file.size - (batch.offset + s),
+        meanRecordBytes: Math.max(1, ((batch.ends[k - 1] as number) - s) / (k - r)),
+        longestRecordBytes: longest,
+      },
     };
   }
   return null;
