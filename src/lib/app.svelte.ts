@@ -63,6 +63,21 @@ export interface CellFocusRequest {
   seq: number;
 }
 
+/** One change of one cell, as undo and redo replay it. */
+export interface EditStep {
+  row: number;
+  col: number;
+  before: string;
+  after: string;
+}
+
+/** A file switch waiting for the user's answer because it would discard their edits. */
+export interface PendingSwitch {
+  /** What would be opened, for the question ("wafers.csv", "the sample"). */
+  target: string;
+  open: () => Promise<unknown>;
+}
+
 function editKey(row: number, col: number): string {
   return `${row}:${col}`;
 }
@@ -95,7 +110,16 @@ export class AppState {
 
   /** The user's edits, kept here too so they can be re-applied after an engine restart. */
   private edits = new Map<string, CellEdit>();
+  private editedCells = new Set<string>();
+  /** Cells that differ from the uploaded file (an edit back to the uploaded text is none). */
   editCount = $state(0);
+  /** Undo and redo: the latest step last. */
+  private undoSteps: EditStep[] = [];
+  private redoSteps: EditStep[] = [];
+  canUndo = $state(false);
+  canRedo = $state(false);
+  /** Set while the user is asked whether to discard their edits for another file. */
+  pendingSwitch = $state.raw<PendingSwitch | null>(null);
 
   private bridge: Bridge | null = null;
   private ready: Promise<boolean> = Promise.resolve(false);
@@ -227,10 +251,54 @@ export class AppState {
     } else {
       this.info = null;
     }
-    void this.loadFile(first, { keepEdits: false, keepInfo: list.length > 1 });
+    this.switchTo(first.name, () => this.loadFile(first, { keepEdits: false, keepInfo: list.length > 1 }));
   }
 
+  /** Open another file now, or, when that would discard edits, ask first (keep / download / discard). */
+  private switchTo(target: string, open: () => Promise<unknown>): void {
+    if (this.editCount > 0 && this.summary !== null) {
+      this.pendingSwitch = { target, open };
+      return;
+    }
+    void open();
+  }
+
+  /** The user keeps their edits: nothing else is opened. */
+  keepEditsAndStay(): void {
+    const pending = this.pendingSwitch;
+    this.pendingSwitch = null;
+    if (pending) this.info = `${pending.target} was not opened; your ${this.editsText()} to ${this.summary?.fileName ?? 'this file'} ${this.editCount === 1 ? 'is' : 'are'} kept.`;
+  }
+
+  /** Download the edited file first, then open the other one (not when the download failed). */
+  async downloadThenSwitch(): Promise<void> {
+    const pending = this.pendingSwitch;
+    this.pendingSwitch = null;
+    if (!pending) return;
+    await this.download(false);
+    if (this.lastExport !== null) await pending.open();
+  }
+
+  async discardEditsAndSwitch(): Promise<void> {
+    const pending = this.pendingSwitch;
+    this.pendingSwitch = null;
+    if (pending) await pending.open();
+  }
+
+  private editsText(): string {
+    return this.editCount === 1 ? 'edit' : `${this.editCount} edits`;
+  }
+
+  /** Load the sample file (asking first when that would discard edits). */
   async loadSample(): Promise<void> {
+    if (this.editCount > 0 && this.summary !== null) {
+      this.pendingSwitch = { target: 'the sample', open: () => this.openSample() };
+      return;
+    }
+    await this.openSample();
+  }
+
+  private async openSample(): Promise<void> {
     this.info = null;
     this.error = null;
     let sample: File;
@@ -277,7 +345,11 @@ export class AppState {
     if (!options.keepEdits) {
       this.consent = false;
       this.edits.clear();
+      this.editedCells.clear();
       this.editCount = 0;
+      this.undoSteps = [];
+      this.redoSteps = [];
+      this.syncHistory();
       this.order = 'file';
     }
     this.takeState(result.value);
@@ -344,13 +416,64 @@ export class AppState {
 
   /** Change one cell; its wafer's new probability, the order and the counts all follow from the answer. */
   async setCell(row: number, col: number, text: string): Promise<Result<CellUpdate>> {
+    const before = await this.cellText(row, col);
+    const result = await this.applyCell(row, col, text);
+    if (result.ok && before !== null && before !== text) {
+      this.undoSteps.push({ row, col, before, after: text });
+      this.redoSteps = [];
+      this.syncHistory();
+    }
+    return result;
+  }
+
+  /** Take back the latest edit (the cell gets its text before it). */
+  async undo(): Promise<Result<CellUpdate> | null> {
+    return this.replayStep(this.undoSteps, this.redoSteps, 'before');
+  }
+
+  /** Apply again the latest edit taken back. */
+  async redo(): Promise<Result<CellUpdate> | null> {
+    return this.replayStep(this.redoSteps, this.undoSteps, 'after');
+  }
+
+  /** Move one step from `from` to `to`, giving its cell the step's `side` text; the step stays put on failure. */
+  private async replayStep(from: EditStep[], to: EditStep[], side: 'before' | 'after'): Promise<Result<CellUpdate> | null> {
+    const step = from.at(-1);
+    if (!step || this.busy || !this.summary) return null;
+    const result = await this.applyCell(step.row, step.col, step[side]);
+    if (result.ok) {
+      from.pop();
+      to.push(step);
+      this.syncHistory();
+      const header = this.summary.columns[step.col]?.header.trim() || `Column ${step.col + 1}`;
+      this.error = null;
+      this.info = `${side === 'before' ? 'Undone' : 'Redone'}: row ${step.row + 1}, ${header} is ‘${step[side]}’ again.`;
+    }
+    return result;
+  }
+
+  private syncHistory(): void {
+    this.canUndo = this.undoSteps.length > 0;
+    this.canRedo = this.redoSteps.length > 0;
+  }
+
+  /** A cell's current text (edits applied), read in file order where a position is the data row. */
+  private async cellText(row: number, col: number): Promise<string | null> {
+    const w = await this.engine().window({ start: row, count: 1, colStart: col, colCount: 1, order: 'file' });
+    return w.ok ? (w.value.rows[0]?.cells[0] ?? null) : null;
+  }
+
+  private async applyCell(row: number, col: number, text: string): Promise<Result<CellUpdate>> {
     const result = await this.engine().setCell({ row, col, text }, this.threshold);
     if (!result.ok) {
       this.fail(result.error);
       return result;
     }
+    // An edit back to the uploaded text is still replayed after a restart (harmless), but is no edit to lose.
     this.edits.set(editKey(row, col), { row, col, text });
-    this.editCount = this.edits.size;
+    if (result.value.update.edited) this.editedCells.add(editKey(row, col));
+    else this.editedCells.delete(editKey(row, col));
+    this.editCount = this.editedCells.size;
     this.lastExport = null;
     this.takeState(result.value);
     return { ok: true, value: result.value.update };

@@ -189,3 +189,87 @@ describe('the UI state over the engine', () => {
     expect(app.lastExport).toMatchObject({ rows: app.results?.flagged, onlyFlagged: true });
   });
 });
+
+describe('edits are never dropped silently', () => {
+  const cellAt = async (app: AppState, row: number, col: number) => {
+    const w = await app.window({ start: row, count: 1, colStart: col, colCount: 1, order: 'file' });
+    if (!w.ok) throw new Error(w.error.message);
+    return w.value.rows[0]!.cells[0];
+  };
+
+  test('undo gives the cell its text before the edit, redo the edit again; a new edit clears redo', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    const uploaded = await cellAt(app, 0, 60);
+    const probability = app.results;
+    expect(app.canUndo).toBe(false);
+    await app.setCell(0, 60, '1e9');
+    await app.setCell(0, 60, '2e9');
+    expect(app.canUndo).toBe(true);
+    expect(app.canRedo).toBe(false);
+
+    await app.undo();
+    expect(await cellAt(app, 0, 60)).toBe('1e9');
+    expect(app.info).toBe('Undone: row 1, Sensor-60 is ‘1e9’ again.');
+    await app.undo();
+    expect(await cellAt(app, 0, 60)).toBe(uploaded);
+    // Back to the uploaded text: no edit is left to lose, and the results are the uploaded file's again.
+    expect(app.editCount).toBe(0);
+    expect(app.results).toEqual(probability);
+    expect(app.canUndo).toBe(false);
+    expect(await app.undo()).toBeNull();
+
+    await app.redo();
+    expect(await cellAt(app, 0, 60)).toBe('1e9');
+    expect(app.info).toBe('Redone: row 1, Sensor-60 is ‘1e9’ again.');
+    expect(app.editCount).toBe(1);
+    expect(app.canRedo).toBe(true);
+    await app.setCell(1, 3, '7');
+    expect(app.canRedo).toBe(false);
+  });
+
+  test('another file while there are edits asks first; "keep" opens nothing and keeps the edits', async () => {
+    const { app, bridges } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    const calls = bridges[0]!.calls.length;
+    app.takeFiles([fileFromDisk('tests/fixtures/bad/missing-few.csv')]);
+    expect(app.pendingSwitch?.target).toBe('missing-few.csv');
+    expect(bridges[0]!.calls.length).toBe(calls); // nothing loaded yet
+    app.keepEditsAndStay();
+    expect(app.pendingSwitch).toBeNull();
+    expect(app.info).toBe('missing-few.csv was not opened; your edit to wafer_23012020_041211.csv is kept.');
+    expect(app.summary?.fileName).toBe('wafer_23012020_041211.csv');
+    expect(await cellAt(app, 0, 60)).toBe('1e9');
+    expect(app.editCount).toBe(1);
+  });
+
+  test('"Try a sample" with edits asks too; "download, then open" saves the edited file before opening', async () => {
+    const { app, saved } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    await app.loadSample();
+    expect(app.pendingSwitch?.target).toBe('the sample');
+    await app.downloadThenSwitch();
+    expect(saved).toHaveLength(1);
+    expect(saved[0]!.fileName).toBe('wafer_23012020_041211_predictions.csv');
+    const line = (await saved[0]!.blob.text()).split('\n')[1]!.split(',');
+    expect(line[60]).toBe('1e9');
+    await until(() => app.editCount === 0);
+    expect(await cellAt(app, 0, 60)).not.toBe('1e9');
+    expect(app.canUndo).toBe(false);
+  });
+
+  test('"discard" opens the other file; without edits nothing is asked', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    app.takeFiles([fileFromDisk('tests/fixtures/bad/missing-few.csv')]);
+    await app.discardEditsAndSwitch();
+    expect(app.summary?.fileName).toBe('missing-few.csv');
+    expect(app.editCount).toBe(0);
+    await app.loadSample();
+    expect(app.pendingSwitch).toBeNull();
+    expect(app.summary?.fileName).toBe('wafer_23012020_041211.csv');
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * Edits are never dropped silently (issue 10, point 4): another file or the sample asks first (keep / download /
+ * discard), a reload asks the browser's own question, and edits can be undone and redone by keys and buttons.
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { readFileSync } from 'node:fs';
+import { editCell, expect, golden, openApp, records, root, showCell, test } from './fixtures';
+
+const probe = golden.edit_probe;
+const missingFew = `${root}tests/fixtures/bad/missing-few.csv`;
+
+async function sampleWithProbeEdit(page: import('@playwright/test').Page) {
+  await openApp(page);
+  await page.getByTestId('sample-button').click();
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
+  return editCell(page, probe.row, probe.feature, probe.value);
+}
+
+test('another file with edits asks first; Keep my edits opens nothing; the question is keyboard reachable and axe clean', async ({ page }) => {
+  const { cell } = await sampleWithProbeEdit(page);
+  await page.getByTestId('file-input').setInputFiles(missingFew);
+  const prompt = page.getByRole('alertdialog', { name: 'Open missing-few.csv and discard your edits?' });
+  await expect(prompt).toContainText('You changed 1 cell in wafer_23012020_041211.csv. Opening missing-few.csv replaces it, and your edits would be lost.');
+  await expect(page.getByTestId('keep-edits')).toBeFocused();
+  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  await page.keyboard.press('Enter');
+  await expect(prompt).toHaveCount(0);
+  await expect(page.getByText('missing-few.csv was not opened; your edit to wafer_23012020_041211.csv is kept.')).toBeVisible();
+  await expect(page.getByTestId('columns-report')).toContainText('wafer_23012020_041211.csv');
+  await showCell(page, probe.row, probe.feature);
+  await expect(cell).toHaveAttribute('data-edited', 'true');
+});
+
+test('Try a sample with edits: download the edited file, then open', async ({ page }) => {
+  await sampleWithProbeEdit(page);
+  await page.getByTestId('sample-button').click();
+  await expect(page.getByRole('alertdialog', { name: 'Open the sample and discard your edits?' })).toBeVisible();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-then-open').click()]);
+  const text = readFileSync(await download.path(), 'utf8');
+  const header = records(text)[0].split(',');
+  expect(records(text)[probe.row + 1].split(',')[header.indexOf(probe.feature)]).toBe(probe.value);
+  // The sample opened afresh: the edit is gone from the grid, not from the download.
+  const { cell } = await showCell(page, probe.row, probe.feature);
+  await expect(cell).not.toHaveAttribute('data-edited', 'true');
+  await expect(page.getByTestId('undo-button')).toBeDisabled();
+});
+
+test('Discard edits and open loads the other file', async ({ page }) => {
+  await sampleWithProbeEdit(page);
+  await page.getByTestId('file-input').setInputFiles(missingFew);
+  await page.getByTestId('discard-edits').click();
+  await expect(page.getByTestId('columns-report')).toContainText('missing-few.csv');
+  await expect(page.getByTestId('discard-prompt')).toHaveCount(0);
+});
+
+test('leaving the page with edits (reload, close) asks the browser’s question; staying keeps the edit', async ({ page }) => {
+  const { cell } = await sampleWithProbeEdit(page);
+  const asked = page.waitForEvent('dialog');
+  await page.close({ runBeforeUnload: true });
+  const dialog = await asked;
+  expect(dialog.type()).toBe('beforeunload');
+  await dialog.dismiss();
+  expect(page.isClosed()).toBe(false);
+  await expect(cell).toHaveAttribute('data-edited', 'true');
+});
+
+test('undo and redo by Ctrl+Z / Ctrl+Shift+Z and by the buttons: the cell and its probability follow', async ({ page }) => {
+  const before = await (async () => {
+    await openApp(page);
+    await page.getByTestId('sample-button').click();
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
+    const shown = await showCell(page, probe.row, probe.feature);
+    return { text: (await shown.cell.textContent()) ?? '', probability: (await shown.probability.textContent()) ?? '' };
+  })();
+  const { cell, probability } = await editCell(page, probe.row, probe.feature, probe.value);
+  await expect(probability).toContainText(probe.probability.toFixed(3));
+  await expect(page.getByTestId('redo-button')).toBeDisabled();
+
+  await page.getByTestId('grid').focus();
+  await page.keyboard.press('Control+z');
+  await expect(cell).not.toHaveAttribute('data-edited', 'true');
+  await expect(cell).toHaveText(before.text);
+  await expect(probability).toHaveText(before.probability);
+  await expect(page.getByText(`Undone: row ${probe.row + 1}, ${probe.feature} is ‘${before.text.trim()}’ again.`)).toBeVisible();
+  await expect(page.getByTestId('undo-button')).toBeDisabled();
+
+  await page.getByTestId('grid').focus();
+  await page.keyboard.press('Control+Shift+Z');
+  await expect(cell).toContainText(probe.value);
+  await expect(cell).toHaveAttribute('data-edited', 'true');
+  await expect(probability).toContainText(probe.probability.toFixed(3));
+
+  await page.getByTestId('undo-button').click();
+  await expect(cell).toHaveText(before.text);
+  await page.getByTestId('redo-button').click();
+  await expect(cell).toContainText(probe.value);
+  await expect(page.getByTestId('redo-button')).toBeDisabled();
+});
