@@ -71,6 +71,14 @@ export interface EditStep {
   after: string;
 }
 
+/** An edited cell whose text is not a valid reading (so it is treated as missing), for the Messages panel. */
+export interface EditIssue {
+  row: number;
+  col: number;
+  text: string;
+  issue: string;
+}
+
 /** A file switch waiting for the user's answer because it would discard their edits. */
 export interface PendingSwitch {
   /** What would be opened, for the question ("wafers.csv", "the sample"). */
@@ -78,7 +86,7 @@ export interface PendingSwitch {
   open: () => Promise<unknown>;
 }
 
-function editKey(row: number, col: number): string {
+export function editKey(row: number, col: number): string {
   return `${row}:${col}`;
 }
 
@@ -111,6 +119,10 @@ export class AppState {
   /** The user's edits, kept here too so they can be re-applied after an engine restart. */
   private edits = new Map<string, CellEdit>();
   private editedCells = new Set<string>();
+  /** The cells that differ from the uploaded file ("row:col"), for the views that follow edits. */
+  editedKeys = $state.raw<ReadonlySet<string>>(new Set());
+  /** Edited cells that are not valid readings, in the order they were edited. */
+  editIssues = $state.raw<EditIssue[]>([]);
   /** Cells that differ from the uploaded file (an edit back to the uploaded text is none). */
   editCount = $state(0);
   /** Undo and redo: the latest step last. */
@@ -346,6 +358,8 @@ export class AppState {
       this.consent = false;
       this.edits.clear();
       this.editedCells.clear();
+      this.editedKeys = new Set();
+      this.editIssues = [];
       this.editCount = 0;
       this.undoSteps = [];
       this.redoSteps = [];
@@ -474,6 +488,10 @@ export class AppState {
     if (result.value.update.edited) this.editedCells.add(editKey(row, col));
     else this.editedCells.delete(editKey(row, col));
     this.editCount = this.editedCells.size;
+    this.editedKeys = new Set(this.editedCells);
+    const { issue } = result.value.update;
+    const others = this.editIssues.filter((x) => x.row !== row || x.col !== col);
+    this.editIssues = issue === null ? others : [...others, { row, col, text, issue }];
     this.lastExport = null;
     this.takeState(result.value);
     return { ok: true, value: result.value.update };

@@ -97,3 +97,19 @@ test('undo and redo by Ctrl+Z / Ctrl+Shift+Z and by the buttons: the cell and it
   await expect(cell).toContainText(probe.value);
   await expect(page.getByTestId('redo-button')).toBeDisabled();
 });
+
+test('the Messages panel follows edits: an edit that makes a cell text shows up there, with a jump to it; correcting it removes it', async ({ page }) => {
+  await openApp(page);
+  await page.getByTestId('sample-button').click();
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
+  await expect(page.getByTestId('edit-issues-message')).toHaveCount(0);
+  const { cell } = await editCell(page, 3, 'Sensor-60', 'broken');
+  const message = page.getByTestId('edit-issues-message');
+  await expect(message).toContainText('1 edited cell is not a valid reading and is treated as missing:');
+  await expect(message.getByRole('button')).toContainText('row 4, Sensor-60: ‘broken’');
+  await page.getByTestId('grid').evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await message.getByRole('button').click();
+  await expect(cell).toBeVisible();
+  await editCell(page, 3, 'Sensor-60', '1.5');
+  await expect(message).toHaveCount(0);
+});

@@ -272,4 +272,21 @@ describe('edits are never dropped silently', () => {
     expect(app.pendingSwitch).toBeNull();
     expect(app.summary?.fileName).toBe('wafer_23012020_041211.csv');
   });
+
+  test('the edits that make a cell text are listed for the Messages panel, and leave it when corrected or undone', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    await app.setCell(3, 60, 'broken');
+    await app.setCell(4, 61, '12');
+    expect(app.editIssues).toEqual([{ row: 3, col: 60, text: 'broken', issue: expect.any(String) }]);
+    expect(app.editIssues[0]!.issue.length).toBeGreaterThan(5);
+    expect([...app.editedKeys].sort()).toEqual(['3:60', '4:61']);
+    await app.undo();
+    await app.undo();
+    expect(app.editIssues).toEqual([]);
+    await app.redo();
+    expect(app.editIssues.map((x) => x.text)).toEqual(['broken']);
+    await app.setCell(3, 60, '1.5');
+    expect(app.editIssues).toEqual([]);
+  });
 });
