@@ -20,6 +20,7 @@ import type {
   RowOrder,
   WindowRequest,
 } from '../../workers/api';
+import type { SessionStore } from './session-store';
 
 /** The engine as the UI uses it: the API, plus stopping it for good. */
 export interface Bridge extends Omit<EngineApi, 'ping'> {
@@ -35,6 +36,14 @@ export interface AppDeps {
   fetchSample(): Promise<File>;
   /** Hand a finished download to the user. */
   saveBlob(blob: Blob, fileName: string): void;
+  /** Where the file and its edits are kept in this browser for a reload or a crashed tab (none: not kept). */
+  sessionStore?: SessionStore;
+}
+
+/** A file and edits kept in this browser from an earlier visit, offered for restoring. */
+export interface StoredOffer {
+  fileName: string;
+  editCount: number;
 }
 
 export type EngineState = 'loading' | 'ready' | 'error';
@@ -132,6 +141,10 @@ export class AppState {
   canRedo = $state(false);
   /** Set while the user is asked whether to discard their edits for another file. */
   pendingSwitch = $state.raw<PendingSwitch | null>(null);
+  /** A session from an earlier visit (reload, crashed tab), offered until restored or forgotten. */
+  storedOffer = $state.raw<StoredOffer | null>(null);
+  /** The open file and its edits are kept in this browser (the "forget this file" control shows). */
+  keptInBrowser = $state(false);
 
   private bridge: Bridge | null = null;
   private ready: Promise<boolean> = Promise.resolve(false);
@@ -175,7 +188,10 @@ export class AppState {
       this.model = result.value;
       this.engineState = 'ready';
       this.engineMessage = 'Model ready';
-      if (this.summary === null) this.threshold = result.value.threshold.value;
+      if (this.summary === null) {
+        this.threshold = result.value.threshold.value;
+        void this.offerStoredSession();
+      }
       return true;
     });
   }
@@ -188,6 +204,86 @@ export class AppState {
     this.busy = null;
   }
 
+  private async offerStoredSession(): Promise<void> {
+    const stored = await this.readStore();
+    if (!stored || this.summary !== null) return;
+    this.storedOffer = { fileName: stored.file.name, editCount: stored.edited.length };
+  }
+
+  private async readStore() {
+    try {
+      return (await this.deps.sessionStore?.read()) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Open the file kept in this browser and re-apply its edits. */
+  async restoreStoredSession(): Promise<void> {
+    const stored = await this.readStore();
+    this.storedOffer = null;
+    if (!stored) {
+      this.info = 'The file kept in this browser is no longer there.';
+      return;
+    }
+    if (!(await this.loadFile(stored.file, { keepEdits: false, keepStored: true }))) return;
+    if (stored.edits.length > 0 && !(await this.replayEdits(stored.edits))) return;
+    for (const e of stored.edits) this.edits.set(editKey(e.row, e.col), e);
+    this.editedCells = new Set(stored.edited);
+    this.editedKeys = new Set(this.editedCells);
+    this.editCount = this.editedCells.size;
+    this.editIssues = stored.issues;
+    this.keptInBrowser = true;
+    if (stored.threshold !== this.threshold) this.setThreshold(stored.threshold);
+    this.info = `Restored ${stored.file.name}${this.editCount > 0 ? ` with your ${this.editsText()}` : ''} from this browser.`;
+  }
+
+  /** Remove the copy kept in this browser (what is on screen stays until another file is opened). */
+  async forgetStoredFile(): Promise<void> {
+    const name = this.storedOffer?.fileName ?? this.file?.name ?? 'The file';
+    this.storedOffer = null;
+    this.keptInBrowser = false;
+    try {
+      await this.deps.sessionStore?.clear();
+      this.info = `${name} and its edits were removed from this browser's storage.`;
+    } catch (err) {
+      this.error = `The copy kept in this browser could not be removed (${String(err)}).`;
+    }
+  }
+
+  /** Keep the newly opened file in this browser; a failure (quota, private mode) only means nothing is kept. */
+  private async storeFile(file: File): Promise<void> {
+    const store = this.deps.sessionStore;
+    if (!store) return;
+    try {
+      await store.writeFile(file, this.threshold);
+      this.keptInBrowser = true;
+    } catch {
+      this.keptInBrowser = false;
+    }
+  }
+
+  private async storeEdits(): Promise<void> {
+    const store = this.deps.sessionStore;
+    if (!store || !this.keptInBrowser) return;
+    try {
+      await store.writeEdits({ edits: [...this.edits.values()], edited: [...this.editedCells], issues: this.editIssues, threshold: this.threshold });
+    } catch {
+      this.keptInBrowser = false;
+    }
+  }
+
+  /** Re-apply edits in one batch after a reload of the same file. */
+  private async replayEdits(edits: CellEdit[]): Promise<boolean> {
+    const replayed = await this.engine().setCells(edits, this.threshold);
+    if (!replayed.ok) {
+      this.fail(replayed.error);
+      return false;
+    }
+    this.takeState(replayed.value);
+    return true;
+  }
+
   /** Restart the worker, then reload the same File and re-apply the user's edits in one batch. */
   async restartEngine(): Promise<void> {
     this.error = null;
@@ -198,14 +294,7 @@ export class AppState {
     if (!file) return;
     if (!(await this.loadFile(file, { keepEdits: true }))) return;
     const edits = [...this.edits.values()];
-    if (edits.length > 0) {
-      const replayed = await this.engine().setCells(edits, this.threshold);
-      if (!replayed.ok) {
-        this.fail(replayed.error);
-        return;
-      }
-      this.takeState(replayed.value);
-    }
+    if (edits.length > 0 && !(await this.replayEdits(edits))) return;
     this.info =
       edits.length > 0
         ? `Engine restarted: ${file.name} reloaded and your ${edits.length === 1 ? 'edit' : `${edits.length} edits`} re-applied.`
@@ -324,7 +413,7 @@ export class AppState {
   }
 
   /** Load a file; the previous data stays on screen unless this one loads successfully. */
-  async loadFile(file: File, options: { keepEdits: boolean; keepInfo?: boolean }): Promise<boolean> {
+  async loadFile(file: File, options: { keepEdits: boolean; keepInfo?: boolean; keepStored?: boolean }): Promise<boolean> {
     if (this.busy) {
       this.error = 'Please wait for (or cancel) the current operation before giving another file.';
       return false;
@@ -365,6 +454,8 @@ export class AppState {
       this.redoSteps = [];
       this.syncHistory();
       this.order = 'file';
+      this.storedOffer = null;
+      if (!options.keepStored) await this.storeFile(file);
     }
     this.takeState(result.value);
     return true;
@@ -492,6 +583,7 @@ export class AppState {
     const { issue } = result.value.update;
     const others = this.editIssues.filter((x) => x.row !== row || x.col !== col);
     this.editIssues = issue === null ? others : [...others, { row, col, text, issue }];
+    void this.storeEdits();
     this.lastExport = null;
     this.takeState(result.value);
     return { ok: true, value: result.value.update };

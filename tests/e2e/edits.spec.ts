@@ -1,6 +1,7 @@
 /**
  * Edits are never dropped silently (issue 10, point 4): another file or the sample asks first (keep / download /
- * discard), a reload asks the browser's own question, and edits can be undone and redone by keys and buttons.
+ * discard), a reload asks the browser's own question, edits can be undone and redone by keys and buttons, the
+ * Messages panel follows them, and the file and its edits are kept in this browser for a reload or a crashed tab.
  */
 import AxeBuilder from '@axe-core/playwright';
 import { readFileSync } from 'node:fs';
@@ -112,4 +113,36 @@ test('the Messages panel follows edits: an edit that makes a cell text shows up 
   await expect(cell).toBeVisible();
   await editCell(page, 3, 'Sensor-60', '1.5');
   await expect(message).toHaveCount(0);
+});
+
+test('the file and its edits are kept in this browser: a reload offers them back, a crashed tab too; Forget this file removes them', async ({ page, context }) => {
+  await sampleWithProbeEdit(page);
+  await expect(page.getByTestId('kept-note')).toContainText('wafer_23012020_041211.csv and your edits are kept in this browser only, so a reload or a crashed tab can restore them.');
+  // The browser asks before the reload (edits are on screen); the user goes ahead.
+  page.on('dialog', (dialog) => void dialog.accept());
+  await page.reload();
+  const offer = page.getByTestId('restore-offer');
+  await expect(offer).toContainText('wafer_23012020_041211.csv and your 1 edit are kept in this browser from your last visit (never sent anywhere).');
+  await expect(page.getByTestId('restore-button')).toBeEnabled();
+  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  await page.getByTestId('restore-button').click();
+  await expect(page.getByText('Restored wafer_23012020_041211.csv with your edit from this browser.')).toBeVisible();
+  const { cell, probability } = await showCell(page, probe.row, probe.feature);
+  await expect(cell).toContainText(probe.value);
+  await expect(cell).toHaveAttribute('data-edited', 'true');
+  await expect(probability).toContainText(probe.probability.toFixed(3));
+
+  // A tab that dies runs no unload handler: a new tab still finds the file and the edit.
+  await page.close({ runBeforeUnload: false });
+  const next = await context.newPage();
+  await openApp(next);
+  await expect(next.getByTestId('restore-offer')).toContainText('wafer_23012020_041211.csv and your 1 edit');
+  await next.getByTestId('forget-button').click();
+  await expect(next.getByText("wafer_23012020_041211.csv and its edits were removed from this browser's storage.")).toBeVisible();
+  await expect(next.getByTestId('restore-offer')).toHaveCount(0);
+  await next.reload();
+  await expect(next.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
+  await expect(next.getByTestId('sample-button')).toBeEnabled();
+  await expect(next.getByTestId('restore-offer')).toHaveCount(0);
 });

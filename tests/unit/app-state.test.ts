@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import type { CellEdit, Progress, WindowRequest } from '../../workers/api';
 import { AppState, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
 import type { Engine } from '../../workers/engine/engine';
+import { memorySessionStore, type SessionStore } from '../../src/lib/session-store';
 import { fileFromDisk, fileFromText, modelJson, path, readyEngine, SAMPLE } from './helpers';
 
 const T = modelJson.threshold.value;
@@ -43,12 +44,12 @@ interface Harness {
   kill(detail: string): void;
 }
 
-async function startedApp(options: { sliceSize?: number } = {}): Promise<Harness> {
+async function startedApp(options: { sliceSize?: number; sessionStore?: SessionStore } = {}): Promise<Harness> {
   const bridges: RecordingBridge[] = [];
   const deaths: ((detail: string) => void)[] = [];
   const saved: Harness['saved'] = [];
   // createBridge is synchronous, as a Worker's start is; the engine it wraps is made ready before each start.
-  let nextEngine = await readyEngine(options);
+  let nextEngine = await readyEngine({ ...(options.sliceSize ? { sliceSize: options.sliceSize } : {}) });
   const deps: AppDeps = {
     createBridge: (onDeath) => {
       const bridge = new RecordingBridge(nextEngine);
@@ -59,6 +60,7 @@ async function startedApp(options: { sliceSize?: number } = {}): Promise<Harness
     modelUrls: () => ({ modelJson: pathToFileURL(path('public/models/model.json')).href, modelDir: pathToFileURL(path('public/models/')).href }),
     fetchSample: async () => fileFromDisk(SAMPLE),
     saveBlob: (blob, fileName) => saved.push({ blob, fileName }),
+    ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}),
   };
   const app = new AppState(deps);
   app.startEngine();
@@ -72,7 +74,7 @@ async function startedApp(options: { sliceSize?: number } = {}): Promise<Harness
   // Every restart gets a fresh engine, as a new worker would be.
   const restart = app.restartEngine.bind(app);
   app.restartEngine = async () => {
-    nextEngine = await readyEngine(options);
+    nextEngine = await readyEngine({ ...(options.sliceSize ? { sliceSize: options.sliceSize } : {}) });
     return restart();
   };
   return harness;
@@ -82,6 +84,15 @@ async function until(condition: () => boolean, ms = 60_000): Promise<void> {
   const start = Date.now();
   while (!condition()) {
     if (Date.now() - start > ms) throw new Error('timed out waiting for the app state');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Wait until the edits kept in the store are these cells (the store is written after each edit, not awaited). */
+async function untilStored(store: SessionStore, edited: string[]): Promise<void> {
+  const start = Date.now();
+  while (JSON.stringify((await store.read())?.edited.slice().sort()) !== JSON.stringify(edited)) {
+    if (Date.now() - start > 60_000) throw new Error('timed out waiting for the stored edits');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -288,5 +299,39 @@ describe('edits are never dropped silently', () => {
     expect(app.editIssues.map((x) => x.text)).toEqual(['broken']);
     await app.setCell(3, 60, '1.5');
     expect(app.editIssues).toEqual([]);
+  });
+
+  test('a reload offers the file and edits kept in this browser; restore brings them back; forget removes them', async () => {
+    const sessionStore = memorySessionStore();
+    const first = await startedApp({ sessionStore });
+    expect(first.app.storedOffer).toBeNull();
+    await first.app.loadSample();
+    expect(first.app.keptInBrowser).toBe(true);
+    await first.app.setCell(0, 60, '1e9');
+    await first.app.setCell(3, 61, 'broken');
+    await untilStored(sessionStore, ['0:60', '3:61']);
+    const expected = await first.app.window(FIRST_ROWS);
+    const results = first.app.results;
+
+    // The page again (a reload or a crashed tab): the same storage, a new state and engine.
+    const { app } = await startedApp({ sessionStore });
+    await until(() => app.storedOffer !== null);
+    expect(app.storedOffer).toEqual({ fileName: 'wafer_23012020_041211.csv', editCount: 2 });
+    expect(app.summary).toBeNull();
+    await app.restoreStoredSession();
+    expect(app.info).toBe('Restored wafer_23012020_041211.csv with your 2 edits from this browser.');
+    expect(app.editCount).toBe(2);
+    expect(app.editIssues.map((x) => x.text)).toEqual(['broken']);
+    expect(app.results).toEqual(results);
+    const restored = await app.window(FIRST_ROWS);
+    expect(restored.ok && expected.ok && restored.value.rows).toEqual(expected.ok && expected.value.rows);
+    // Still kept: a further edit is stored too.
+    await app.setCell(1, 60, '5');
+    await untilStored(sessionStore, ['0:60', '1:60', '3:61']);
+
+    await app.forgetStoredFile();
+    expect(app.info).toBe("wafer_23012020_041211.csv and its edits were removed from this browser's storage.");
+    expect(app.keptInBrowser).toBe(false);
+    expect(await sessionStore.read()).toBeNull();
   });
 });
