@@ -25,6 +25,8 @@ for (const size of ['2G', '4G']) {
       await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
       const { cell } = await editCell(page, probe.row, probe.feature, probe.value);
       await page.getByTestId('file-input').setInputFiles(file);
+      // Opening another file would discard the edit, so the app asks; even "discard" loses nothing when the load fails.
+      await page.getByTestId('discard-edits').click();
       await expect(page.getByTestId('error-text')).toHaveText(
         `“padded-${size}.csv” could not be loaded. This file is not a text CSV file: line 102 (byte 343,974) holds binary data (a NUL byte), ` +
           'as in a file padded with zeros by a failed copy. Reading stopped there. Please upload the CSV export of your sensor readings.',
