@@ -95,6 +95,9 @@ export interface PendingSwitch {
   open: () => Promise<unknown>;
 }
 
+/** Largest file kept in this browser's storage for a reload (see storeFile). */
+export const MAX_KEPT_FILE_BYTES = 1024 ** 3;
+
 export function editKey(row: number, col: number): string {
   return `${row}:${col}`;
 }
@@ -255,6 +258,13 @@ export class AppState {
   private async storeFile(file: File): Promise<void> {
     const store = this.deps.sessionStore;
     if (!store) return;
+    // The browser copies a kept file into its own storage: past this size that costs more disk and time than
+    // a reload is worth, so the previous copy is dropped and nothing is kept.
+    if (file.size > MAX_KEPT_FILE_BYTES) {
+      this.keptInBrowser = false;
+      await store.clear().catch(() => undefined);
+      return;
+    }
     try {
       await store.writeFile(file, this.threshold);
       this.keptInBrowser = true;

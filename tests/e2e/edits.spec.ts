@@ -5,7 +5,7 @@
  */
 import AxeBuilder from '@axe-core/playwright';
 import { readFileSync } from 'node:fs';
-import { editCell, expect, golden, openApp, records, root, showCell, test } from './fixtures';
+import { editCell, expect, golden, openApp, pickFile, records, root, showCell, test } from './fixtures';
 
 const probe = golden.edit_probe;
 const missingFew = `${root}tests/fixtures/bad/missing-few.csv`;
@@ -145,4 +145,18 @@ test('the file and its edits are kept in this browser: a reload offers them back
   await expect(next.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
   await expect(next.getByTestId('sample-button')).toBeEnabled();
   await expect(next.getByTestId('restore-offer')).toHaveCount(0);
+});
+
+test('a text cell of the file that is corrected leaves the examples, and the Messages panel says it was edited', async ({ page }) => {
+  await openApp(page);
+  await pickFile(page, 'text-and-dates.csv', readFileSync(`${root}tests/fixtures/bad/text-and-dates.csv`));
+  const message = page.getByTestId('cell-issues-message');
+  await expect(message.getByRole('button')).toHaveText(['row 2, Sensor-2: ‘n/a?’', 'row 4, Sensor-7: ‘2020-01-23’', 'row 6, Sensor-20: ‘high’']);
+  await editCell(page, 1, 'Sensor-2', '0.5');
+  await expect(message.getByRole('button')).toHaveText(['row 4, Sensor-7: ‘2020-01-23’', 'row 6, Sensor-20: ‘high’']);
+  await expect(page.getByTestId('corrected-issues')).toHaveText('1 of them was edited since.');
+  await page.getByTestId('grid').focus();
+  await page.keyboard.press('Control+z');
+  await expect(message.getByRole('button')).toHaveCount(3);
+  await expect(page.getByTestId('corrected-issues')).toHaveCount(0);
 });

@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { CellEdit, Progress, WindowRequest } from '../../workers/api';
-import { AppState, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
+import { AppState, MAX_KEPT_FILE_BYTES, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
 import type { Engine } from '../../workers/engine/engine';
 import { memorySessionStore, type SessionStore } from '../../src/lib/session-store';
 import { fileFromDisk, fileFromText, modelJson, path, readyEngine, SAMPLE } from './helpers';
@@ -331,6 +331,25 @@ describe('edits are never dropped silently', () => {
 
     await app.forgetStoredFile();
     expect(app.info).toBe("wafer_23012020_041211.csv and its edits were removed from this browser's storage.");
+    expect(app.keptInBrowser).toBe(false);
+    expect(await sessionStore.read()).toBeNull();
+  });
+
+  test('a file over MAX_KEPT_FILE_BYTES is not kept in this browser, and the copy of the previous one is dropped', async () => {
+    const sessionStore = memorySessionStore();
+    const { app } = await startedApp({ sessionStore });
+    await app.loadSample();
+    expect(await sessionStore.read()).not.toBeNull();
+    // The sample's bytes in a Blob that says it is larger than the limit (what is past the bytes reads as nothing).
+    const text = await fileFromDisk(SAMPLE).text();
+    class LargeBlob extends Blob {
+      override get size(): number {
+        return MAX_KEPT_FILE_BYTES + 1;
+      }
+    }
+    const large = new LargeBlob([text]) as unknown as File;
+    Object.defineProperty(large, 'name', { value: 'large.csv' });
+    expect(await app.loadFile(large, { keepEdits: false })).toBe(true);
     expect(app.keptInBrowser).toBe(false);
     expect(await sessionStore.read()).toBeNull();
   });
