@@ -22,6 +22,7 @@ import type {
   WindowRequest,
 } from '../../workers/api';
 import { formatBytes, formatCount } from './format';
+import type { SessionStore } from './session-store';
 
 /** The engine as the UI uses it: the API, plus stopping it for good. */
 export interface Bridge extends Omit<EngineApi, 'ping'> {
@@ -37,6 +38,14 @@ export interface AppDeps {
   fetchSample(): Promise<File>;
   /** Hand a finished download to the user. */
   saveBlob(blob: Blob, fileName: string): void;
+  /** Where the file and its edits are kept in this browser for a reload or a crashed tab (none: not kept). */
+  sessionStore?: SessionStore;
+}
+
+/** A file and edits kept in this browser from an earlier visit, offered for restoring. */
+export interface StoredOffer {
+  fileName: string;
+  editCount: number;
 }
 
 export type EngineState = 'loading' | 'ready' | 'error';
@@ -69,7 +78,33 @@ export interface CellFocusRequest {
 
 export const PASTED_NAME = 'pasted.csv';
 
-function editKey(row: number, col: number): string {
+/** One change of one cell, as undo and redo replay it. */
+export interface EditStep {
+  row: number;
+  col: number;
+  before: string;
+  after: string;
+}
+
+/** An edited cell whose text is not a valid reading (so it is treated as missing), for the Messages panel. */
+export interface EditIssue {
+  row: number;
+  col: number;
+  text: string;
+  issue: string;
+}
+
+/** A file switch waiting for the user's answer because it would discard their edits. */
+export interface PendingSwitch {
+  /** What would be opened, for the question ("wafers.csv", "the sample"). */
+  target: string;
+  open: () => Promise<unknown>;
+}
+
+/** Largest file kept in this browser's storage for a reload (see storeFile). */
+export const MAX_KEPT_FILE_BYTES = 1024 ** 3;
+
+export function editKey(row: number, col: number): string {
   return `${row}:${col}`;
 }
 
@@ -105,7 +140,24 @@ export class AppState {
 
   /** The user's edits, kept here too so they can be re-applied after an engine restart. */
   private edits = new Map<string, CellEdit>();
+  private editedCells = new Set<string>();
+  /** The cells that differ from the uploaded file ("row:col"), for the views that follow edits. */
+  editedKeys = $state.raw<ReadonlySet<string>>(new Set());
+  /** Edited cells that are not valid readings, in the order they were edited. */
+  editIssues = $state.raw<EditIssue[]>([]);
+  /** Cells that differ from the uploaded file (an edit back to the uploaded text is none). */
   editCount = $state(0);
+  /** Undo and redo: the latest step last. */
+  private undoSteps: EditStep[] = [];
+  private redoSteps: EditStep[] = [];
+  canUndo = $state(false);
+  canRedo = $state(false);
+  /** Set while the user is asked whether to discard their edits for another file. */
+  pendingSwitch = $state.raw<PendingSwitch | null>(null);
+  /** A session from an earlier visit (reload, crashed tab), offered until restored or forgotten. */
+  storedOffer = $state.raw<StoredOffer | null>(null);
+  /** The open file and its edits are kept in this browser (the "forget this file" control shows). */
+  keptInBrowser = $state(false);
 
   private bridge: Bridge | null = null;
   private ready: Promise<boolean> = Promise.resolve(false);
@@ -150,7 +202,10 @@ export class AppState {
       this.model = result.value;
       this.engineState = 'ready';
       this.engineMessage = 'Model ready';
-      if (this.summary === null) this.threshold = result.value.threshold.value;
+      if (this.summary === null) {
+        this.threshold = result.value.threshold.value;
+        void this.offerStoredSession();
+      }
       return true;
     });
   }
@@ -161,6 +216,93 @@ export class AppState {
     this.engineCrashed = true;
     this.engineMessage = `The engine stopped unexpectedly (${detail}).`;
     this.busy = null;
+  }
+
+  private async offerStoredSession(): Promise<void> {
+    const stored = await this.readStore();
+    if (!stored || this.summary !== null) return;
+    this.storedOffer = { fileName: stored.file.name, editCount: stored.edited.length };
+  }
+
+  private async readStore() {
+    try {
+      return (await this.deps.sessionStore?.read()) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Open the file kept in this browser and re-apply its edits. */
+  async restoreStoredSession(): Promise<void> {
+    const stored = await this.readStore();
+    this.storedOffer = null;
+    if (!stored) {
+      this.info = 'The file kept in this browser is no longer there.';
+      return;
+    }
+    if (!(await this.loadFile(stored.file, { keepEdits: false, keepStored: true }))) return;
+    if (stored.edits.length > 0 && !(await this.replayEdits(stored.edits))) return;
+    for (const e of stored.edits) this.edits.set(editKey(e.row, e.col), e);
+    this.editedCells = new Set(stored.edited);
+    this.editedKeys = new Set(this.editedCells);
+    this.editCount = this.editedCells.size;
+    this.editIssues = stored.issues;
+    this.keptInBrowser = true;
+    if (stored.threshold !== this.threshold) this.setThreshold(stored.threshold);
+    this.info = `Restored ${stored.file.name}${this.editCount > 0 ? ` with your ${this.editsText()}` : ''} from this browser.`;
+  }
+
+  /** Remove the copy kept in this browser (what is on screen stays until another file is opened). */
+  async forgetStoredFile(): Promise<void> {
+    const name = this.storedOffer?.fileName ?? this.file?.name ?? 'The file';
+    this.storedOffer = null;
+    this.keptInBrowser = false;
+    try {
+      await this.deps.sessionStore?.clear();
+      this.info = `${name} and its edits were removed from this browser's storage.`;
+    } catch (err) {
+      this.error = `The copy kept in this browser could not be removed (${String(err)}).`;
+    }
+  }
+
+  /** Keep the newly opened file in this browser; a failure (quota, private mode) only means nothing is kept. */
+  private async storeFile(file: File): Promise<void> {
+    const store = this.deps.sessionStore;
+    if (!store) return;
+    // The browser copies a kept file into its own storage: past this size that costs more disk and time than
+    // a reload is worth, so the previous copy is dropped and nothing is kept.
+    if (file.size > MAX_KEPT_FILE_BYTES) {
+      this.keptInBrowser = false;
+      await store.clear().catch(() => undefined);
+      return;
+    }
+    try {
+      await store.writeFile(file, this.threshold);
+      this.keptInBrowser = true;
+    } catch {
+      this.keptInBrowser = false;
+    }
+  }
+
+  private async storeEdits(): Promise<void> {
+    const store = this.deps.sessionStore;
+    if (!store || !this.keptInBrowser) return;
+    try {
+      await store.writeEdits({ edits: [...this.edits.values()], edited: [...this.editedCells], issues: this.editIssues, threshold: this.threshold });
+    } catch {
+      this.keptInBrowser = false;
+    }
+  }
+
+  /** Re-apply edits in one batch after a reload of the same file. */
+  private async replayEdits(edits: CellEdit[]): Promise<boolean> {
+    const replayed = await this.engine().setCells(edits, this.threshold);
+    if (!replayed.ok) {
+      this.fail(replayed.error);
+      return false;
+    }
+    this.takeState(replayed.value);
+    return true;
   }
 
   /** Restart the worker, then reload the same File and re-apply the user's edits in one batch. */
@@ -196,14 +338,7 @@ export class AppState {
   private async reloadKeepingEdits(file: File, choices: LoadChoices): Promise<number | null> {
     if (!(await this.loadFile(file, { keepEdits: true, choices }))) return null;
     const edits = [...this.edits.values()];
-    if (edits.length > 0) {
-      const replayed = await this.engine().setCells(edits, this.threshold);
-      if (!replayed.ok) {
-        this.fail(replayed.error);
-        return null;
-      }
-      this.takeState(replayed.value);
-    }
+    if (edits.length > 0 && !(await this.replayEdits(edits))) return null;
     if (this.lowCoverageChoice && !(await this.scoreLowCoverage(true))) return null;
     if (this.results === null && this.consent) await this.predict();
     return edits.length;
@@ -276,7 +411,7 @@ export class AppState {
     } else {
       this.info = null;
     }
-    void this.loadFile(first, { keepEdits: false, keepInfo: list.length > 1 });
+    this.switchTo(first.name, () => this.loadFile(first, { keepEdits: false, keepInfo: list.length > 1 }));
   }
 
   /** Text pasted on the page (Ctrl+V outside a text box) is read as a file named PASTED_NAME. */
@@ -294,7 +429,51 @@ export class AppState {
     if (started) this.info = `The pasted text (${formatCount(lines)} ${lines === 1 ? 'line' : 'lines'}, ${formatBytes(file.size)}) is read as a file named “${PASTED_NAME}”.`;
   }
 
+  /** Open another file now, or, when that would discard edits, ask first (keep / download / discard). */
+  private switchTo(target: string, open: () => Promise<unknown>): void {
+    if (this.editCount > 0 && this.summary !== null) {
+      this.pendingSwitch = { target, open };
+      return;
+    }
+    void open();
+  }
+
+  /** The user keeps their edits: nothing else is opened. */
+  keepEditsAndStay(): void {
+    const pending = this.pendingSwitch;
+    this.pendingSwitch = null;
+    if (pending) this.info = `${pending.target} was not opened; your ${this.editsText()} to ${this.summary?.fileName ?? 'this file'} ${this.editCount === 1 ? 'is' : 'are'} kept.`;
+  }
+
+  /** Download the edited file first, then open the other one (not when the download failed). */
+  async downloadThenSwitch(): Promise<void> {
+    const pending = this.pendingSwitch;
+    this.pendingSwitch = null;
+    if (!pending) return;
+    await this.download(false);
+    if (this.lastExport !== null) await pending.open();
+  }
+
+  async discardEditsAndSwitch(): Promise<void> {
+    const pending = this.pendingSwitch;
+    this.pendingSwitch = null;
+    if (pending) await pending.open();
+  }
+
+  private editsText(): string {
+    return this.editCount === 1 ? 'edit' : `${this.editCount} edits`;
+  }
+
+  /** Load the sample file (asking first when that would discard edits). */
   async loadSample(): Promise<void> {
+    if (this.editCount > 0 && this.summary !== null) {
+      this.pendingSwitch = { target: 'the sample', open: () => this.openSample() };
+      return;
+    }
+    await this.openSample();
+  }
+
+  private async openSample(): Promise<void> {
     this.info = null;
     this.error = null;
     let sample: File;
@@ -311,7 +490,7 @@ export class AppState {
    * Load a file; the previous data stays on screen unless this one loads successfully. A new file starts with no
    * choices; a reload (keepEdits) keeps the current ones unless given others.
    */
-  async loadFile(file: File, options: { keepEdits: boolean; keepInfo?: boolean; choices?: LoadChoices }): Promise<boolean> {
+  async loadFile(file: File, options: { keepEdits: boolean; keepInfo?: boolean; choices?: LoadChoices; keepStored?: boolean }): Promise<boolean> {
     if (this.busy) {
       this.waitNotice = `“${file.name}” was not loaded, because another operation is running (${this.busy.label}). Give it again when that has finished, or cancel it.`;
       return false;
@@ -347,8 +526,16 @@ export class AppState {
       this.consent = false;
       this.lowCoverageChoice = false;
       this.edits.clear();
+      this.editedCells.clear();
+      this.editedKeys = new Set();
+      this.editIssues = [];
       this.editCount = 0;
+      this.undoSteps = [];
+      this.redoSteps = [];
+      this.syncHistory();
       this.order = 'file';
+      this.storedOffer = null;
+      if (!options.keepStored) await this.storeFile(file);
     }
     this.takeState(result.value);
     return true;
@@ -414,13 +601,69 @@ export class AppState {
 
   /** Change one cell; its wafer's new probability, the order and the counts all follow from the answer. */
   async setCell(row: number, col: number, text: string): Promise<Result<CellUpdate>> {
+    const before = await this.cellText(row, col);
+    const result = await this.applyCell(row, col, text);
+    if (result.ok && before !== null && before !== text) {
+      this.undoSteps.push({ row, col, before, after: text });
+      this.redoSteps = [];
+      this.syncHistory();
+    }
+    return result;
+  }
+
+  /** Take back the latest edit (the cell gets its text before it). */
+  async undo(): Promise<Result<CellUpdate> | null> {
+    return this.replayStep(this.undoSteps, this.redoSteps, 'before');
+  }
+
+  /** Apply again the latest edit taken back. */
+  async redo(): Promise<Result<CellUpdate> | null> {
+    return this.replayStep(this.redoSteps, this.undoSteps, 'after');
+  }
+
+  /** Move one step from `from` to `to`, giving its cell the step's `side` text; the step stays put on failure. */
+  private async replayStep(from: EditStep[], to: EditStep[], side: 'before' | 'after'): Promise<Result<CellUpdate> | null> {
+    const step = from.at(-1);
+    if (!step || this.busy || !this.summary) return null;
+    const result = await this.applyCell(step.row, step.col, step[side]);
+    if (result.ok) {
+      from.pop();
+      to.push(step);
+      this.syncHistory();
+      const header = this.summary.columns[step.col]?.header.trim() || `Column ${step.col + 1}`;
+      this.error = null;
+      this.info = `${side === 'before' ? 'Undone' : 'Redone'}: row ${step.row + 1}, ${header} is ‘${step[side]}’ again.`;
+    }
+    return result;
+  }
+
+  private syncHistory(): void {
+    this.canUndo = this.undoSteps.length > 0;
+    this.canRedo = this.redoSteps.length > 0;
+  }
+
+  /** A cell's current text (edits applied), read in file order where a position is the data row. */
+  private async cellText(row: number, col: number): Promise<string | null> {
+    const w = await this.engine().window({ start: row, count: 1, colStart: col, colCount: 1, order: 'file' });
+    return w.ok ? (w.value.rows[0]?.cells[0] ?? null) : null;
+  }
+
+  private async applyCell(row: number, col: number, text: string): Promise<Result<CellUpdate>> {
     const result = await this.engine().setCell({ row, col, text }, this.threshold);
     if (!result.ok) {
       this.fail(result.error);
       return result;
     }
+    // An edit back to the uploaded text is still replayed after a restart (harmless), but is no edit to lose.
     this.edits.set(editKey(row, col), { row, col, text });
-    this.editCount = this.edits.size;
+    if (result.value.update.edited) this.editedCells.add(editKey(row, col));
+    else this.editedCells.delete(editKey(row, col));
+    this.editCount = this.editedCells.size;
+    this.editedKeys = new Set(this.editedCells);
+    const { issue } = result.value.update;
+    const others = this.editIssues.filter((x) => x.row !== row || x.col !== col);
+    this.editIssues = issue === null ? others : [...others, { row, col, text, issue }];
+    void this.storeEdits();
     this.lastExport = null;
     this.takeState(result.value);
     return { ok: true, value: result.value.update };

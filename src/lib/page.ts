@@ -2,6 +2,7 @@
 import type { ModelUrls } from '../../workers/api';
 import type { AppDeps } from './app.svelte';
 import { EngineBridge } from './engine';
+import { indexedDbSessionStore } from './session-store';
 
 const SAMPLE_PATH = 'samples/wafer_23012020_041211.csv';
 
@@ -38,4 +39,5 @@ export const pageDeps: AppDeps = {
   modelUrls,
   fetchSample,
   saveBlob,
+  sessionStore: indexedDbSessionStore,
 };

@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
-import { AppState, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
+import { AppState, MAX_KEPT_FILE_BYTES, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
 import type { Engine } from '../../workers/engine/engine';
+import { memorySessionStore, type SessionStore } from '../../src/lib/session-store';
 import { fileFromDisk, fileFromText, modelJson, path, readyEngine, SAMPLE } from './helpers';
 
 const T = modelJson.threshold.value;
@@ -45,12 +46,12 @@ interface Harness {
   kill(detail: string): void;
 }
 
-async function startedApp(options: { sliceSize?: number } = {}): Promise<Harness> {
+async function startedApp(options: { sliceSize?: number; sessionStore?: SessionStore } = {}): Promise<Harness> {
   const bridges: RecordingBridge[] = [];
   const deaths: ((detail: string) => void)[] = [];
   const saved: Harness['saved'] = [];
   // createBridge is synchronous, as a Worker's start is; the engine it wraps is made ready before each start.
-  let nextEngine = await readyEngine(options);
+  let nextEngine = await readyEngine({ ...(options.sliceSize ? { sliceSize: options.sliceSize } : {}) });
   const deps: AppDeps = {
     createBridge: (onDeath) => {
       const bridge = new RecordingBridge(nextEngine);
@@ -61,6 +62,7 @@ async function startedApp(options: { sliceSize?: number } = {}): Promise<Harness
     modelUrls: () => ({ modelJson: pathToFileURL(path('public/models/model.json')).href, modelDir: pathToFileURL(path('public/models/')).href }),
     fetchSample: async () => fileFromDisk(SAMPLE),
     saveBlob: (blob, fileName) => saved.push({ blob, fileName }),
+    ...(options.sessionStore ? { sessionStore: options.sessionStore } : {}),
   };
   const app = new AppState(deps);
   app.startEngine();
@@ -74,7 +76,7 @@ async function startedApp(options: { sliceSize?: number } = {}): Promise<Harness
   // Every restart gets a fresh engine, as a new worker would be.
   const restart = app.restartEngine.bind(app);
   app.restartEngine = async () => {
-    nextEngine = await readyEngine(options);
+    nextEngine = await readyEngine({ ...(options.sliceSize ? { sliceSize: options.sliceSize } : {}) });
     return restart();
   };
   return harness;
@@ -84,6 +86,15 @@ async function until(condition: () => boolean, ms = 60_000): Promise<void> {
   const start = Date.now();
   while (!condition()) {
     if (Date.now() - start > ms) throw new Error('timed out waiting for the app state');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Wait until the edits kept in the store are these cells (the store is written after each edit, not awaited). */
+async function untilStored(store: SessionStore, edited: string[]): Promise<void> {
+  const start = Date.now();
+  while (JSON.stringify((await store.read())?.edited.slice().sort()) !== JSON.stringify(edited)) {
+    if (Date.now() - start > 60_000) throw new Error('timed out waiting for the stored edits');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -232,7 +243,10 @@ describe('the UI state over the engine', () => {
     expect(app.summary).toMatchObject({ label: null, numberFormat: 'comma' });
     expect(app.editCount).toBe(1);
 
+    // Another file over an edit asks first; discarding opens it with no choices.
     await app.loadSample();
+    expect(app.pendingSwitch).not.toBeNull();
+    await app.discardEditsAndSwitch();
     expect(app.choices).toEqual({});
     expect(app.summary).toMatchObject({ numberFormat: 'point', numberFormatChosen: false, label: { coding: 'declared' } });
   });
@@ -290,5 +304,159 @@ describe('pasted text, the busy notice and the download threshold', () => {
     expect(app.threshold).toBe(0.9);
     const predictions = (await saved[0]!.blob.text()).split('\n')[1]!.split(',').at(-1);
     expect(predictions === 'Fault' || predictions === 'OK').toBe(true);
+  });
+});
+
+describe('edits are never dropped silently', () => {
+  const cellAt = async (app: AppState, row: number, col: number) => {
+    const w = await app.window({ start: row, count: 1, colStart: col, colCount: 1, order: 'file' });
+    if (!w.ok) throw new Error(w.error.message);
+    return w.value.rows[0]!.cells[0];
+  };
+
+  test('undo gives the cell its text before the edit, redo the edit again; a new edit clears redo', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    const uploaded = await cellAt(app, 0, 60);
+    const probability = app.results;
+    expect(app.canUndo).toBe(false);
+    await app.setCell(0, 60, '1e9');
+    await app.setCell(0, 60, '2e9');
+    expect(app.canUndo).toBe(true);
+    expect(app.canRedo).toBe(false);
+
+    await app.undo();
+    expect(await cellAt(app, 0, 60)).toBe('1e9');
+    expect(app.info).toBe('Undone: row 1, Sensor-60 is ‘1e9’ again.');
+    await app.undo();
+    expect(await cellAt(app, 0, 60)).toBe(uploaded);
+    // Back to the uploaded text: no edit is left to lose, and the results are the uploaded file's again.
+    expect(app.editCount).toBe(0);
+    expect(app.results).toEqual(probability);
+    expect(app.canUndo).toBe(false);
+    expect(await app.undo()).toBeNull();
+
+    await app.redo();
+    expect(await cellAt(app, 0, 60)).toBe('1e9');
+    expect(app.info).toBe('Redone: row 1, Sensor-60 is ‘1e9’ again.');
+    expect(app.editCount).toBe(1);
+    expect(app.canRedo).toBe(true);
+    await app.setCell(1, 3, '7');
+    expect(app.canRedo).toBe(false);
+  });
+
+  test('another file while there are edits asks first; "keep" opens nothing and keeps the edits', async () => {
+    const { app, bridges } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    const calls = bridges[0]!.calls.length;
+    app.takeFiles([fileFromDisk('tests/fixtures/bad/missing-few.csv')]);
+    expect(app.pendingSwitch?.target).toBe('missing-few.csv');
+    expect(bridges[0]!.calls.length).toBe(calls); // nothing loaded yet
+    app.keepEditsAndStay();
+    expect(app.pendingSwitch).toBeNull();
+    expect(app.info).toBe('missing-few.csv was not opened; your edit to wafer_23012020_041211.csv is kept.');
+    expect(app.summary?.fileName).toBe('wafer_23012020_041211.csv');
+    expect(await cellAt(app, 0, 60)).toBe('1e9');
+    expect(app.editCount).toBe(1);
+  });
+
+  test('"Try a sample" with edits asks too; "download, then open" saves the edited file before opening', async () => {
+    const { app, saved } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    await app.loadSample();
+    expect(app.pendingSwitch?.target).toBe('the sample');
+    await app.downloadThenSwitch();
+    expect(saved).toHaveLength(1);
+    expect(saved[0]!.fileName).toBe('wafer_23012020_041211_predictions.csv');
+    const line = (await saved[0]!.blob.text()).split('\n')[1]!.split(',');
+    expect(line[60]).toBe('1e9');
+    await until(() => app.editCount === 0);
+    expect(await cellAt(app, 0, 60)).not.toBe('1e9');
+    expect(app.canUndo).toBe(false);
+  });
+
+  test('"discard" opens the other file; without edits nothing is asked', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    app.takeFiles([fileFromDisk('tests/fixtures/bad/missing-few.csv')]);
+    await app.discardEditsAndSwitch();
+    expect(app.summary?.fileName).toBe('missing-few.csv');
+    expect(app.editCount).toBe(0);
+    await app.loadSample();
+    expect(app.pendingSwitch).toBeNull();
+    expect(app.summary?.fileName).toBe('wafer_23012020_041211.csv');
+  });
+
+  test('the edits that make a cell text are listed for the Messages panel, and leave it when corrected or undone', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    await app.setCell(3, 60, 'broken');
+    await app.setCell(4, 61, '12');
+    expect(app.editIssues).toEqual([{ row: 3, col: 60, text: 'broken', issue: expect.any(String) }]);
+    expect(app.editIssues[0]!.issue.length).toBeGreaterThan(5);
+    expect([...app.editedKeys].sort()).toEqual(['3:60', '4:61']);
+    await app.undo();
+    await app.undo();
+    expect(app.editIssues).toEqual([]);
+    await app.redo();
+    expect(app.editIssues.map((x) => x.text)).toEqual(['broken']);
+    await app.setCell(3, 60, '1.5');
+    expect(app.editIssues).toEqual([]);
+  });
+
+  test('a reload offers the file and edits kept in this browser; restore brings them back; forget removes them', async () => {
+    const sessionStore = memorySessionStore();
+    const first = await startedApp({ sessionStore });
+    expect(first.app.storedOffer).toBeNull();
+    await first.app.loadSample();
+    expect(first.app.keptInBrowser).toBe(true);
+    await first.app.setCell(0, 60, '1e9');
+    await first.app.setCell(3, 61, 'broken');
+    await untilStored(sessionStore, ['0:60', '3:61']);
+    const expected = await first.app.window(FIRST_ROWS);
+    const results = first.app.results;
+
+    // The page again (a reload or a crashed tab): the same storage, a new state and engine.
+    const { app } = await startedApp({ sessionStore });
+    await until(() => app.storedOffer !== null);
+    expect(app.storedOffer).toEqual({ fileName: 'wafer_23012020_041211.csv', editCount: 2 });
+    expect(app.summary).toBeNull();
+    await app.restoreStoredSession();
+    expect(app.info).toBe('Restored wafer_23012020_041211.csv with your 2 edits from this browser.');
+    expect(app.editCount).toBe(2);
+    expect(app.editIssues.map((x) => x.text)).toEqual(['broken']);
+    expect(app.results).toEqual(results);
+    const restored = await app.window(FIRST_ROWS);
+    expect(restored.ok && expected.ok && restored.value.rows).toEqual(expected.ok && expected.value.rows);
+    // Still kept: a further edit is stored too.
+    await app.setCell(1, 60, '5');
+    await untilStored(sessionStore, ['0:60', '1:60', '3:61']);
+
+    await app.forgetStoredFile();
+    expect(app.info).toBe("wafer_23012020_041211.csv and its edits were removed from this browser's storage.");
+    expect(app.keptInBrowser).toBe(false);
+    expect(await sessionStore.read()).toBeNull();
+  });
+
+  test('a file over MAX_KEPT_FILE_BYTES is not kept in this browser, and the copy of the previous one is dropped', async () => {
+    const sessionStore = memorySessionStore();
+    const { app } = await startedApp({ sessionStore });
+    await app.loadSample();
+    expect(await sessionStore.read()).not.toBeNull();
+    // The sample's bytes in a Blob that says it is larger than the limit (what is past the bytes reads as nothing).
+    const text = await fileFromDisk(SAMPLE).text();
+    class LargeBlob extends Blob {
+      override get size(): number {
+        return MAX_KEPT_FILE_BYTES + 1;
+      }
+    }
+    const large = new LargeBlob([text]) as unknown as File;
+    Object.defineProperty(large, 'name', { value: 'large.csv' });
+    expect(await app.loadFile(large, { keepEdits: false })).toBe(true);
+    expect(app.keptInBrowser).toBe(false);
+    expect(await sessionStore.read()).toBeNull();
   });
 });

@@ -48,7 +48,7 @@ describe('load errors', () => {
   });
 
   test('a file whose readings would exceed the memory budget fails before allocating', async () => {
-    // 20 GB of rows like the sample's: the estimate alone is over MAX_READINGS_BYTES, nothing is allocated.
+    // 20 GB of rows like the sample's: even the fewest plausible rows are over MAX_READINGS_BYTES, nothing is allocated.
     class BigBlob extends Blob {
       override get size(): number {
         return 20e9;
@@ -59,7 +59,9 @@ describe('load errors', () => {
     Object.defineProperty(big, 'name', { value: 'big.csv' });
     const e = await loadError(big);
     expect(e.code).toBe('too-large');
-    expect(e.message).toMatch(/^This file is too large for this browser's memory: 18\.63 GB, about [\d,]+ rows, needs about [\d.]+ GB for its readings, more than the 4\.00 GB this page allows\. Split the file/);
+    expect(e.message).toMatch(
+      /^This file is too large for this browser's memory: 18\.63 GB, at least [\d,]+ rows, needs at least [\d.]+ GB for its readings, more than the 4\.00 GB this page allows\. For bigger files, split the file into smaller parts and upload them one at a time, or use the command-line tool \(`npx sensor-fault predict`, planned: not available yet\)\.$/,
+    );
     // The previous file is still loaded and usable.
     expect(results(await engine.summarize(0.5)).rows).toBe(100);
   });
@@ -92,7 +94,8 @@ describe('load errors', () => {
     const e = await loadError(file);
     expect(e).toEqual({
       code: 'too-large',
-      message: "This file is too large for this browser's memory (Array buffer allocation failed). Split the file into smaller parts and upload them one at a time.",
+      message:
+        "This file is too large for this browser's memory (Array buffer allocation failed). For bigger files, split the file into smaller parts and upload them one at a time, or use the command-line tool (`npx sensor-fault predict`, planned: not available yet).",
     });
     expect(results(await engine.summarize(0.5)).rows).toBe(100);
   });

@@ -188,6 +188,22 @@ describe('pooled load = in-process load', () => {
   });
 });
 
+describe('the pooled path stops at content that is no CSV', () => {
+  test('a NUL tail: the range is unusable, the sequential path reports the line, and nothing is read on', async () => {
+    const engine = createEngine({ pool: poolOf(2) });
+    unwrap(await engine.initFromBytes(modelJson, onnxBytes));
+    const sample = readFileSync(path(SAMPLE));
+    // 64 MB of zeros, read in 1 MB ranges: before, each range's last record was read "as much again" to the end.
+    const r = await engine.load(new File([sample, new Uint8Array(64 << 20)], 'padded.csv'), THRESHOLD);
+    expect(r.ok === false && r.error).toEqual({
+      code: 'not-text',
+      message:
+        'This file is not a text CSV file: line 102 (byte 343,974) holds binary data (a NUL byte), as in a file padded with zeros by a failed copy. ' +
+        'Reading stopped there. Please upload the CSV export of your sensor readings.',
+    });
+  });
+});
+
 describe('recordsToRows (the shared conversion)', () => {
   const cfg: RowsConfig = {
     delimiter: ',',

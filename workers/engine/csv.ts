@@ -202,6 +202,25 @@ export interface SplitOptions {
   ownBuffers?: boolean;
 }
 
+/**
+ * Longest record the splitter accepts (a row of 590 readings is ≈ 10 KB). A longer one is no CSV row: without the
+ * limit, bytes without a line break (a damaged or binary file) would be carried from slice to slice until the tab
+ * runs out of memory.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Refuse a slice holding a NUL byte: no text CSV has one, and a file extended with zeros (truncate, a failed copy)
+ * is otherwise read to its end. `offset` is the byte's file offset, `line` the line it is on.
+ */
+export function failOnNul(offset: number, line: number): never {
+  fail(
+    'not-text',
+    `This file is not a text CSV file: line ${line.toLocaleString('en-US')} (byte ${offset.toLocaleString('en-US')}) holds binary data (a NUL byte), ` +
+      'as in a file padded with zeros by a failed copy. Reading stopped there. Please upload the CSV export of your sensor readings.',
+  );
+}
+
 export async function readBytes(blob: Blob, start: number, end: number): Promise<Uint8Array> {
   return new Uint8Array(await blob.slice(start, end).arrayBuffer());
 }
@@ -259,6 +278,8 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
         buf.set(carry, 0);
         buf.set(slice, carry.length);
       }
+      const nul = slice.indexOf(0);
+      if (nul !== -1) failOnNul(pos + nul, line + countLineBreaks(buf, scanFrom, carry.length + nul));
     } else buf = carry;
     pos = readEnd;
     const offset = carryOffset;
@@ -347,6 +368,9 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
       carry = opts.ownBuffers ? buf.slice(recStart) : buf.subarray(recStart);
       carryOffset = offset + recStart;
       scanFrom = i - recStart;
+    }
+    if (carry.length > MAX_RECORD_BYTES) {
+      fail('malformed-csv', `The file is not valid CSV: the record on line ${recLine.toLocaleString('en-US')} goes on for more than ${MAX_RECORD_BYTES / 1024 / 1024} MB without ending (a row of sensor readings is a few KB).`);
     }
     yield { bytes: buf, offset, starts, contentEnds, ends, lines, mixed, bytesRead: pos };
     if (done) break;

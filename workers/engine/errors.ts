@@ -1,5 +1,9 @@
 import type { EngineError, EngineErrorCode, Result } from '../api';
 
+/** Said wherever a file is refused for its size: what to use instead. One place, so the wording stays the same. */
+export const BIGGER_FILES_HINT =
+  'For bigger files, split the file into smaller parts and upload them one at a time, or use the command-line tool (`npx sensor-fault predict`, planned: not available yet).';
+
 /** An error the engine means to report as-is (code + ready-to-show message). */
 export class EngineFailure extends Error {
   readonly code: EngineErrorCode;
@@ -26,7 +30,7 @@ export function toEngineError(e: unknown): EngineError {
   if (e instanceof RangeError) {
     return {
       code: 'too-large',
-      message: `This file is too large for this browser's memory (${e.message}). Split the file into smaller parts and upload them one at a time.`,
+      message: `This file is too large for this browser's memory (${e.message}). ${BIGGER_FILES_HINT}`,
     };
   }
   const msg = e instanceof Error ? e.message : String(e);

@@ -24,6 +24,7 @@ import {
 import { fail, type CancelToken } from './errors';
 import { appendedNames } from './export';
 import { formatBytes } from '../format';
+import { planRows, type FirstRecords } from './memory-plan';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
@@ -74,10 +75,10 @@ interface HeaderRecord {
   start: number;
   dataStart: number;
   dataLine: number;
-  /** Mean bytes per record over the header and the records after it in the first slice (for the row estimate). */
-  bytesPerRecord: number;
   /** The fields of the first data records in that slice (at most FORMAT_SAMPLE_RECORDS), for the detection. */
   sample: string[][];
+  /** The records of the first slice, for the row plan. */
+  firstRecords: FirstRecords;
 }
 
 /** What the range and slice loaders share for one load. */
@@ -120,7 +121,7 @@ export async function loadSession(given: Blob, model: Model, opts: LoadOptions):
   const rows = new SessionBuilder({
     model,
     fileBytes: size,
-    estimatedRows: Math.ceil(((size - headerRecord.start) / headerRecord.bytesPerRecord) * 1.1) + 16,
+    estimatedRows: planRows(size, headerRecord.firstRecords, model.nFeatures).initialRows,
     scoreDuringLoad: !map.mapping.needsConsent,
     withIds: map.idColumn !== null,
     token,
@@ -229,13 +230,21 @@ async function readHeader(file: Blob, sn: Sniffed, sliceSize: number): Promise<H
     if (r === k) continue;
     const s = batch.starts[r] as number;
     const e = batch.ends[r] as number;
+    // The header is often the longest record (590 names); it bounds the rows only when no data record follows.
+    let longest = 0;
+    for (let j = r + 1; j < k; j++) longest = Math.max(longest, (batch.ends[j] as number) - (batch.starts[j] as number));
+    if (longest === 0) longest = e - s;
     return {
       fields: parseBatchRecords(batch, r, r + 1, sn.delimiter, sn.lineEnding)[0] as string[],
       start: batch.offset + s,
       dataStart: batch.offset + e,
       dataLine: (batch.lines[r] as number) + countLineBreaks(batch.bytes, s, e),
-      bytesPerRecord: Math.max(1, ((batch.ends[k - 1] as number) - s) / (k - r)),
       sample: sampleRecords(batch, r + 1, Math.min(k, r + 1 + FORMAT_SAMPLE_RECORDS), sn),
+      firstRecords: {
+        bytesLeft: file.size - (batch.offset + s),
+        meanRecordBytes: Math.max(1, ((batch.ends[k - 1] as number) - s) / (k - r)),
+        longestRecordBytes: longest,
+      },
     };
   }
   return null;

@@ -10,7 +10,7 @@
  * with the sequential splitter (csv.ts). It does the same after any failure here, so every error message comes
  * from the one sequential path, with the right line numbers.
  */
-import { QUOTE, nextRecordStart, readBytes, splitQuoteFree } from './csv';
+import { MAX_RECORD_BYTES, QUOTE, nextRecordStart, readBytes, splitQuoteFree } from './csv';
 import { recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 
 /** The records that start in [start, end) of `file`. */
@@ -48,6 +48,9 @@ export async function rangeToRows(job: RangeJob, cfg: RowsConfig): Promise<Range
   let bytes = await readBytes(file, base, Math.min(size, end + (job.overhang ?? DEFAULT_OVERHANG)));
   for (;;) {
     if (bytes.indexOf(QUOTE) !== -1) return { usable: false, reason: 'a quote character' };
+    // The sequential splitter reports these two with their line (and reads no further).
+    if (bytes.indexOf(0) !== -1) return { usable: false, reason: 'a NUL byte' };
+    if (bytes.length > MAX_RECORD_BYTES) return { usable: false, reason: 'a record longer than MAX_RECORD_BYTES' };
     const eof = base + bytes.length >= size;
     const limit = end - base;
     const from = job.atRecordStart ? 0 : nextRecordStart(bytes, 1, limit);

@@ -5,17 +5,10 @@
  */
 import type { CellIssue, LabelValueCount, RowShapeIssue } from '../api';
 import type { CancelToken } from './errors';
-import { EngineFailure } from './errors';
-import { formatBytes, isLowCoverage } from '../format';
+import { isLowCoverage } from '../format';
+import { bytesPerRow, MAX_RESIDENT_BYTES, maxRows, tooLarge } from './memory-plan';
 import type { Model } from './model';
 import { addCounts, emptyCounts, LabelValueCounter, MAX_EXAMPLES, type RowCounts, type RowsChunk } from './rows';
-
-/**
- * Most the readings matrix (rows × features × 4 bytes) may take. Checked on the row estimate before allocating, so
- * a file that cannot fit fails with a message instead of taking the tab down; a RangeError from an allocation
- * below this budget is reported the same way.
- */
-export const MAX_READINGS_BYTES = 4 * 1024 ** 3;
 
 /** Rows are scored during the load as soon as this many are ready (in Model.score batches). */
 const LOAD_SCORE_ROWS = 1000;
@@ -69,20 +62,9 @@ export interface BuiltRows extends Omit<RowBuffers, 'cap'> {
   delimiterOnlyExamples: number[];
 }
 
-function tooLarge(fileBytes: number, rows: number, nF: number, e: unknown): never {
-  const need = rows * nF * 4;
-  const why = e === null ? `more than the ${formatBytes(MAX_READINGS_BYTES)} this page allows` : `and the browser could not allocate that (${e instanceof Error ? e.message : String(e)})`;
-  throw new EngineFailure(
-    'too-large',
-    `This file is too large for this browser's memory: ${formatBytes(fileBytes)}, about ${rows.toLocaleString('en-US')} rows, ` +
-      `needs about ${formatBytes(need)} for its readings, ${why}. ` +
-      'Split the file into smaller parts and upload them one at a time.',
-  );
-}
-
 /** New buffers of `cap` rows holding the first `used` rows of `old`. */
 function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, used = 0): RowBuffers {
-  if (cap * nF * 4 > MAX_READINGS_BYTES) tooLarge(fileBytes, cap, nF, null);
+  if (cap > maxRows(nF)) tooLarge(fileBytes, `about ${cap.toLocaleString('en-US')} rows`, cap, nF, null);
   try {
     const b: RowBuffers = {
       cap,
@@ -111,7 +93,7 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, 
     }
     return b;
   } catch (e) {
-    if (e instanceof RangeError) tooLarge(fileBytes, cap, nF, e);
+    if (e instanceof RangeError) tooLarge(fileBytes, `about ${cap.toLocaleString('en-US')} rows`, cap, nF, e);
     throw e;
   }
 }
@@ -204,9 +186,14 @@ export class SessionBuilder {
     this.rows = n + c.rows;
   }
 
+  /**
+   * Grow straight to the budget: untouched rows cost no memory, so one copy is all a load ever makes. The copy
+   * holds the rows twice for a moment; past MAX_RESIDENT_BYTES that could take the tab down, so it is refused.
+   */
   private grow(need: number): void {
-    const maxRows = Math.floor(MAX_READINGS_BYTES / (this.nF * 4));
-    const cap = Math.max(need, Math.min(Math.ceil(this.buf.cap * 1.5) + 16, maxRows));
+    const cap = Math.max(need, maxRows(this.nF));
+    if (cap > maxRows(this.nF)) tooLarge(this.opts.fileBytes, `more than ${maxRows(this.nF).toLocaleString('en-US')} rows`, cap, this.nF, null);
+    if (2 * this.rows * bytesPerRow(this.nF) > MAX_RESIDENT_BYTES) tooLarge(this.opts.fileBytes, `more than ${this.rows.toLocaleString('en-US')} rows`, this.rows, this.nF, null);
     this.buf = allocate(cap, this.nF, this.opts.fileBytes, this.buf, this.rows);
   }
 
