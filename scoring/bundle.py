@@ -28,6 +28,25 @@ class Bundle:
         return float(self.model["threshold"]["value"])
 
     @property
+    def used_features(self) -> list[int]:
+        """The sensors the model's trees split on (feature indices, ascending), as the page reads them from
+        the ONNX file (workers/engine/onnx-trees.ts): the coverage rule counts these; only they are read."""
+        import onnx
+
+        graph = onnx.load_from_string(self.onnx_bytes).graph
+        used: set[int] = set()
+        for node in graph.node:
+            if not node.op_type.startswith("TreeEnsemble"):
+                continue
+            attrs = {a.name: a for a in node.attribute}
+            ids = list(attrs["nodes_featureids"].ints)
+            modes = list(attrs["nodes_modes"].strings)
+            used.update(i for i, m in zip(ids, modes, strict=True) if m != b"LEAF")
+        if not used:
+            raise BundleError("The model file has no tree ensemble, so the sensors it uses are unknown.")
+        return sorted(used)
+
+    @property
     def input_name(self) -> str:
         return str(self.model["onnx"]["input"])
 

@@ -23,6 +23,7 @@ class Scorer:
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         self.bundle = bundle
+        self.used_features = bundle.used_features
         self.session = ort.InferenceSession(bundle.onnx_bytes, opts, providers=["CPUExecutionProvider"])
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
@@ -52,11 +53,24 @@ def _column_readings(values: pd.Series, decimal_comma: bool) -> np.ndarray:
     return readings(values.astype("string"), decimal_comma).astype(np.float32)
 
 
+# The page's coverage rule (workers/format.ts isLowCoverage): a wafer with readings for fewer than half of the
+# sensors the model uses is not scored, and says so.
+LOW_COVERAGE_SHARE = 0.5
+
+
 def score_frame(
     frame: pd.DataFrame, scorer: Scorer, columns: ColumnMap, threshold: float, decimal_comma: bool
 ) -> pd.DataFrame:
     x = readings_matrix(frame, columns, len(scorer.bundle.features), decimal_comma)
     p = scorer.probabilities(x) if len(frame) > 0 else np.zeros(0, dtype=np.float32)
+    used = scorer.used_features
+    readings = (~np.isnan(x[:, used])).sum(axis=1)
+    low = readings < LOW_COVERAGE_SHARE * len(used)
+    # In double precision, as the page compares (numpy would compare a float32 array in float32).
+    prediction = np.where(p.astype(np.float64) >= threshold, "Fault", "OK").astype(object)
+    prediction[low] = [
+        f"Not scored: low coverage ({n} of {len(used)} model sensors read)" for n in readings[low]
+    ]
     ids = (
         frame.iloc[:, columns.id_column].astype("string")
         if columns.id_column is not None
@@ -65,9 +79,7 @@ def score_frame(
     return pd.DataFrame(
         {
             "id": ids.to_numpy(),
-            "fault_probability": p,
-            # The page's rule (workers/format.ts isFlagged): flagged when P(fail) ≥ threshold.
-            # In double precision, as the page compares (numpy would compare a float32 array in float32).
-            "prediction": np.where(p.astype(np.float64) >= threshold, "Fault", "OK"),
+            "fault_probability": np.where(low, np.nan, p).astype(np.float32),
+            "prediction": prediction.astype(str),
         }
     )

@@ -135,7 +135,7 @@ def _check_mapping(columns: ColumnMap, where: str) -> None:
 
 
 def _readings_projection(
-    raw: DataFrame, columns: ColumnMap, decimal_comma: bool
+    raw: DataFrame, columns: ColumnMap, bundle: Bundle, decimal_comma: bool
 ) -> tuple[DataFrame, ColumnMap]:
     """Only what the model and the output need — the id and the mapped sensors as float readings, parsed in
     the JVM by the page's rules (moving 590 text columns to Python costs far more than scoring them) — and the
@@ -143,7 +143,9 @@ def _readings_projection(
     from pyspark.sql import functions as F
 
     names = raw.columns
-    wanted = [(i, f) for i, f in enumerate(columns.feature_of_column) if f >= 0]
+    # Sensors the trees never split on cannot change a probability or the coverage: they stay missing.
+    used = set(bundle.used_features)
+    wanted = [(i, f) for i, f in enumerate(columns.feature_of_column) if f in used]
     id_col = (
         F.col(names[columns.id_column]).cast("string") if columns.id_column is not None else F.lit(None)
     )
@@ -179,7 +181,7 @@ def score_csv(
             .csv(group.files)
         )
         decimal_comma = decimal_comma_for(Path(group.files[0]), group.delimiter, columns, number_format)
-        projected, projected_columns = _readings_projection(raw, columns, decimal_comma)
+        projected, projected_columns = _readings_projection(raw, columns, bundle, decimal_comma)
         run = _score_partitions(str(bundle.directory), projected_columns, threshold)
         frames.append(projected.mapInPandas(run, OUTPUT_SCHEMA))
     return _union(frames)
@@ -189,7 +191,7 @@ def score_parquet(spark: SparkSession, files: list[Path], bundle: Bundle, thresh
     raw = spark.read.parquet(*[str(f) for f in files])
     columns = map_columns(list(raw.columns), bundle.model)
     _check_mapping(columns, str(files[0].parent))
-    projected, projected_columns = _readings_projection(raw, columns, False)
+    projected, projected_columns = _readings_projection(raw, columns, bundle, False)
     return projected.mapInPandas(
         _score_partitions(str(bundle.directory), projected_columns, threshold), OUTPUT_SCHEMA
     )

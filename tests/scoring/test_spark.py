@@ -105,3 +105,18 @@ def test_jvm_readings_follow_the_shared_vectors(repo: Path, spark: object, table
     for (raw, expected), row in zip(cases, got, strict=True):
         want = None if expected is None else float(np.float32(expected))
         assert row["v"] == want, raw
+
+
+def test_low_coverage_wafers_are_not_scored_as_the_page_does(repo: Path, spark: object, tmp_path: Path):
+    (tmp_path / "in").mkdir()
+    shutil.copy(repo / "tests" / "fixtures" / "bad" / "low-coverage.csv", tmp_path / "in" / "low.csv")
+    out = score(spark, tmp_path / "in", repo / "public" / "models", "csv").toPandas()  # type: ignore[arg-type]
+    out = out.set_index("id").loc[[f"Wafer-{801 + i}" for i in range(12)]]
+    # The 3rd wafer has no readings, the 6th only Sensor-1 … Sensor-60: the page's messages name them so.
+    assert out["prediction"].iloc[2] == "Not scored: low coverage (0 of 39 model sensors read)"
+    assert out["prediction"].iloc[5] == "Not scored: low coverage (7 of 39 model sensors read)"
+    assert out["fault_probability"].iloc[[2, 5]].isna().all()
+    want = np.array(golden(repo)["sample"]["probabilities"][:12])
+    scored = [i for i in range(12) if i not in (2, 5)]
+    got = out["fault_probability"].to_numpy(dtype=np.float64)[scored]
+    assert np.max(np.abs(got - want[scored])) <= TOL
