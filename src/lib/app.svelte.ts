@@ -140,13 +140,10 @@ export class AppState {
 
   /** The user's edits, kept here too so they can be re-applied after an engine restart. */
   private edits = new Map<string, CellEdit>();
-  private editedCells = new Set<string>();
   /** The cells that differ from the uploaded file ("row:col"), for the views that follow edits. */
   editedKeys = $state.raw<ReadonlySet<string>>(new Set());
   /** Edited cells that are not valid readings, in the order they were edited. */
   editIssues = $state.raw<EditIssue[]>([]);
-  /** Cells that differ from the uploaded file (an edit back to the uploaded text is none). */
-  editCount = $state(0);
   /** Undo and redo: the latest step last. */
   private undoSteps: EditStep[] = [];
   private redoSteps: EditStep[] = [];
@@ -165,6 +162,11 @@ export class AppState {
   private summarizeQueued: number | null = null;
 
   constructor(private readonly deps: AppDeps) {}
+
+  /** Cells that differ from the uploaded file (an edit back to the uploaded text is none). */
+  get editCount(): number {
+    return this.editedKeys.size;
+  }
 
   get evaluationMode(): boolean {
     return this.summary?.label != null;
@@ -243,9 +245,7 @@ export class AppState {
     if (!(await this.loadFile(stored.file, { keepEdits: false, keepStored: true }))) return;
     if (stored.edits.length > 0 && !(await this.replayEdits(stored.edits))) return;
     for (const e of stored.edits) this.edits.set(editKey(e.row, e.col), e);
-    this.editedCells = new Set(stored.edited);
-    this.editedKeys = new Set(this.editedCells);
-    this.editCount = this.editedCells.size;
+    this.editedKeys = new Set(stored.edited);
     this.editIssues = stored.issues;
     this.keptInBrowser = true;
     if (stored.threshold !== this.threshold) this.setThreshold(stored.threshold);
@@ -288,7 +288,7 @@ export class AppState {
     const store = this.deps.sessionStore;
     if (!store || !this.keptInBrowser) return;
     try {
-      await store.writeEdits({ edits: [...this.edits.values()], edited: [...this.editedCells], issues: this.editIssues, threshold: this.threshold });
+      await store.writeEdits({ edits: [...this.edits.values()], edited: [...this.editedKeys], issues: this.editIssues, threshold: this.threshold });
     } catch {
       this.keptInBrowser = false;
     }
@@ -526,10 +526,8 @@ export class AppState {
       this.consent = false;
       this.lowCoverageChoice = false;
       this.edits.clear();
-      this.editedCells.clear();
       this.editedKeys = new Set();
       this.editIssues = [];
-      this.editCount = 0;
       this.undoSteps = [];
       this.redoSteps = [];
       this.syncHistory();
@@ -656,10 +654,10 @@ export class AppState {
     }
     // An edit back to the uploaded text is still replayed after a restart (harmless), but is no edit to lose.
     this.edits.set(editKey(row, col), { row, col, text });
-    if (result.value.update.edited) this.editedCells.add(editKey(row, col));
-    else this.editedCells.delete(editKey(row, col));
-    this.editCount = this.editedCells.size;
-    this.editedKeys = new Set(this.editedCells);
+    const edited = new Set(this.editedKeys);
+    if (result.value.update.edited) edited.add(editKey(row, col));
+    else edited.delete(editKey(row, col));
+    this.editedKeys = edited;
     const { issue } = result.value.update;
     const others = this.editIssues.filter((x) => x.row !== row || x.col !== col);
     this.editIssues = issue === null ? others : [...others, { row, col, text, issue }];
