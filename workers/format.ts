@@ -33,3 +33,8 @@ const integer = new Intl.NumberFormat('en-US');
 export function formatCount(n: number): string {
   return integer.format(n);
 }
+
+/** "1 wafer", "1,200 wafers": a count and its noun. */
+export function pluralize(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}

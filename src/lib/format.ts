@@ -1,5 +1,5 @@
 /** Number formatting shared by the components (en-US grouping, fixed decimals where precision matters). */
-export { formatBytes, formatCount } from '../../workers/format';
+export { formatBytes, formatCount, pluralize } from '../../workers/format';
 import { formatCount, LOW_COVERAGE_SHARE } from '../../workers/format';
 
 export function formatPercent(part: number, whole: number, digits = 1): string {
@@ -15,9 +15,6 @@ export function formatMetric(v: number | null | undefined, digits = 3): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
 }
 
-export function pluralize(n: number, one: string, many = `${one}s`): string {
-  return `${formatCount(n)} ${n === 1 ? one : many}`;
-}
 
 /** Column names in quotes: “a”, “a” and “b”, or “a” … “z” for longer runs. */
 export function quotedNames(names: string[]): string {

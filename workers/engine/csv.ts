@@ -7,6 +7,7 @@
  * multi-byte sequence.
  */
 import Papa from 'papaparse';
+import { formatCount } from '../format';
 import { refuseKnownBinary } from './compressed';
 import { fail } from './errors';
 import { CR, FIELD_START, isLineBreak, lineBreakEndsRecord, LF, nextDelimiterOrLineBreak, nextQuoteOrLineBreak, QUOTE, QUOTED, SPACE, stepQuoteState, TAB, UNQUOTED, type QuoteState } from './quote-scan';
@@ -216,7 +217,7 @@ export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 export function failOnNul(offset: number, line: number): never {
   fail(
     'not-text',
-    `This file is not a text CSV file: line ${line.toLocaleString('en-US')} (byte ${offset.toLocaleString('en-US')}) holds binary data (a NUL byte), ` +
+    `This file is not a text CSV file: line ${formatCount(line)} (byte ${formatCount(offset)}) holds binary data (a NUL byte), ` +
       'as in a file padded with zeros by a failed copy. Reading stopped there. Please upload the CSV export of your sensor readings.',
   );
 }
@@ -370,7 +371,7 @@ export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenera
       scanFrom = i - recStart;
     }
     if (carry.length > MAX_RECORD_BYTES) {
-      fail('malformed-csv', `The file is not valid CSV: the record on line ${recLine.toLocaleString('en-US')} goes on for more than ${MAX_RECORD_BYTES / 1024 / 1024} MB without ending (a row of sensor readings is a few KB).`);
+      fail('malformed-csv', `The file is not valid CSV: the record on line ${formatCount(recLine)} goes on for more than ${MAX_RECORD_BYTES / 1024 / 1024} MB without ending (a row of sensor readings is a few KB).`);
     }
     yield { bytes: buf, offset, starts, contentEnds, ends, lines, mixed, bytesRead: pos };
     if (done) break;

@@ -6,6 +6,7 @@
  * Results are taken in file order, and the engine swaps the session in only on success.
  */
 import type { LabelCoding, LabelReport, LoadChoices, LoadSummary, NumberFormat, ProgressCallback } from '../api';
+import { formatBytes, formatCount, pluralize } from '../format';
 import { mapColumns, type ColumnMapping } from './columns';
 import { gunzip, isGzip } from './compressed';
 import {
@@ -23,16 +24,14 @@ import {
 } from './csv';
 import { fail, type CancelToken } from './errors';
 import { appendedNames } from './export';
-import { formatBytes } from '../format';
 import { planRows, type FirstRecords } from './memory-plan';
 import type { Model } from './model';
 import type { ParsePool } from './pool';
 import type { RangeResult } from './ranges';
-import { isFormulaLike } from './validate';
 import { recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
 import type { Session } from './session';
 import { SessionBuilder, type BatchMeta, type BuiltRows } from './session-builder';
-import { detectNumberFormat, isUnambiguousCoding, makeChosenLabelReader, makeLabelReader, type LabelValue } from './validate';
+import { detectNumberFormat, isFormulaLike, isUnambiguousCoding, makeChosenLabelReader, makeLabelReader, type LabelValue } from './validate';
 
 export interface LoadOptions {
   fileName: string;
@@ -199,9 +198,9 @@ function labelReaderFor(coding: LabelCoding, choices: LoadChoices, model: Model)
 }
 
 function noRowsMessage(columns: number, delimiterOnlyLines: number): string {
-  const headerOnly = `The file has a header row (${columns.toLocaleString('en-US')} columns) but no data rows`;
+  const headerOnly = `The file has a header row (${formatCount(columns)} columns) but no data rows`;
   if (delimiterOnlyLines === 0) return `${headerOnly}.`;
-  const lines = delimiterOnlyLines === 1 ? 'its one line' : `its ${delimiterOnlyLines.toLocaleString('en-US')} lines`;
+  const lines = delimiterOnlyLines === 1 ? 'its one line' : `its ${formatCount(delimiterOnlyLines)} lines`;
   return `${headerOnly}: ${lines} after the header ${delimiterOnlyLines === 1 ? 'contains' : 'contain'} only delimiters (no readings, no wafer name).`;
 }
 
@@ -449,7 +448,6 @@ export function buildLoadSummary(
   };
 }
 
-const count = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 /**
  * What was assumed about the numbers, when the file gives a reason to doubt it: decimal commas read, points read
@@ -461,10 +459,10 @@ function numberFormatNotices(numbers: NumberFormatUse, counts: BuiltRows['counts
   const notices: string[] = [];
   if (numbers.format === 'comma') {
     const parts = [`Numbers are read with a decimal comma (${how}): 3,14 is 3.14.`];
-    if (counts.decimalCommaCells > 0) parts.push(`${count(counts.decimalCommaCells, 'reading has', 'readings have')} a decimal comma.`);
+    if (counts.decimalCommaCells > 0) parts.push(`${pluralize(counts.decimalCommaCells, 'reading has', 'readings have')} a decimal comma.`);
     if (counts.thousandsPointCells > 0) {
       parts.push(
-        `${count(counts.thousandsPointCells, 'reading has', 'readings have')} a point between groups of three digits, read as a thousands separator: 2.968 is 2968.`,
+        `${pluralize(counts.thousandsPointCells, 'reading has', 'readings have')} a point between groups of three digits, read as a thousands separator: 2.968 is 2968.`,
       );
     }
     notices.push(`${parts.join(' ')} ${change}`);
@@ -474,7 +472,7 @@ function numberFormatNotices(numbers: NumberFormatUse, counts: BuiltRows['counts
   if (counts.otherFormatCells > 0) {
     const other = numbers.format === 'comma' ? 'point' : 'comma';
     notices.push(
-      `${count(counts.otherFormatCells, 'cell is a number', 'cells are numbers')} only when read with a decimal ${other}, not with the decimal ${numbers.format} this file is read with; ` +
+      `${pluralize(counts.otherFormatCells, 'cell is a number', 'cells are numbers')} only when read with a decimal ${other}, not with the decimal ${numbers.format} this file is read with; ` +
         `${counts.otherFormatCells === 1 ? 'it is' : 'they are'} treated as missing readings. ${change}`,
     );
   }

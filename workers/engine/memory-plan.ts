@@ -8,7 +8,7 @@
  * - 7 GiB of buffers written in full stayed alive (the renderer was not killed); the tab in the issue died past
  *   10 GB. The peak a load may reach, old and new buffers together while growing, is kept below 7 GiB.
  */
-import { formatBytes } from '../format';
+import { formatBytes, formatCount } from '../format';
 import { BIGGER_FILES_HINT, EngineFailure } from './errors';
 
 /** Most the readings matrix (rows × features × 4 bytes) may take. */
@@ -50,7 +50,7 @@ export interface RowPlan {
  */
 export function planRows(fileBytes: number, first: FirstRecords, nFeatures: number): RowPlan {
   const fewestRows = Math.floor(first.bytesLeft / (2 * Math.max(1, first.longestRecordBytes)));
-  if (fewestRows > maxRows(nFeatures)) tooLarge(fileBytes, `at least ${fewestRows.toLocaleString('en-US')} rows`, fewestRows, nFeatures, null);
+  if (fewestRows > maxRows(nFeatures)) tooLarge(fileBytes, `at least ${formatCount(fewestRows)} rows`, fewestRows, nFeatures, null);
   const estimate = Math.ceil((first.bytesLeft / Math.max(1, first.meanRecordBytes)) * 1.1) + 16;
   return { fewestRows, initialRows: Math.max(16, Math.min(estimate, maxRows(nFeatures))) };
 }

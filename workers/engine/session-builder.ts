@@ -5,7 +5,7 @@
  */
 import type { CellIssue, LabelValueCount, RowShapeIssue } from '../api';
 import type { CancelToken } from './errors';
-import { isLowCoverage } from '../format';
+import { formatCount, isLowCoverage } from '../format';
 import { bytesPerRow, MAX_RESIDENT_BYTES, maxRows, tooLarge } from './memory-plan';
 import type { Model } from './model';
 import { addCounts, emptyCounts, LabelValueCounter, MAX_EXAMPLES, type RowCounts, type RowsChunk } from './rows';
@@ -64,7 +64,7 @@ export interface BuiltRows extends Omit<RowBuffers, 'cap'> {
 
 /** New buffers of `cap` rows holding the first `used` rows of `old`. */
 function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, used = 0): RowBuffers {
-  if (cap > maxRows(nF)) tooLarge(fileBytes, `about ${cap.toLocaleString('en-US')} rows`, cap, nF, null);
+  if (cap > maxRows(nF)) tooLarge(fileBytes, `about ${formatCount(cap)} rows`, cap, nF, null);
   try {
     const b: RowBuffers = {
       cap,
@@ -93,7 +93,7 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, 
     }
     return b;
   } catch (e) {
-    if (e instanceof RangeError) tooLarge(fileBytes, `about ${cap.toLocaleString('en-US')} rows`, cap, nF, e);
+    if (e instanceof RangeError) tooLarge(fileBytes, `about ${formatCount(cap)} rows`, cap, nF, e);
     throw e;
   }
 }
@@ -192,8 +192,8 @@ export class SessionBuilder {
    */
   private grow(need: number): void {
     const cap = Math.max(need, maxRows(this.nF));
-    if (cap > maxRows(this.nF)) tooLarge(this.opts.fileBytes, `more than ${maxRows(this.nF).toLocaleString('en-US')} rows`, cap, this.nF, null);
-    if (2 * this.rows * bytesPerRow(this.nF) > MAX_RESIDENT_BYTES) tooLarge(this.opts.fileBytes, `more than ${this.rows.toLocaleString('en-US')} rows`, this.rows, this.nF, null);
+    if (cap > maxRows(this.nF)) tooLarge(this.opts.fileBytes, `more than ${formatCount(maxRows(this.nF))} rows`, cap, this.nF, null);
+    if (2 * this.rows * bytesPerRow(this.nF) > MAX_RESIDENT_BYTES) tooLarge(this.opts.fileBytes, `more than ${formatCount(this.rows)} rows`, this.rows, this.nF, null);
     this.buf = allocate(cap, this.nF, this.opts.fileBytes, this.buf, this.rows);
   }
 

@@ -3,16 +3,16 @@
  * the grid, the user's edits, scoring and counting the results.
  */
 import type { CellEdit, CellUpdate, LoadSummary, ResultsSummary, RowOrder, WindowRequest, WindowRow } from '../api';
+import { isLowCoverage } from '../format';
 import type { ColumnMapping } from './columns';
 import { decodeUtf8, parseText, readBytes, type Sniffed } from './csv';
 import type { Model } from './model';
+import { MAX_EXAMPLES } from './rows';
 import { ScoreIndex } from './score-index';
+import { countModelReadings, withholdLowCoverage } from './session-builder';
 import { CellKind, cellIssueText, classifyCell, newCellOut, type LabelValue } from './validate';
 
 export { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, MAX_EXAMPLES } from './rows';
-import { MAX_EXAMPLES } from './rows';
-import { countModelReadings, withholdLowCoverage } from './session-builder';
-import { isLowCoverage } from '../format';
 
 export interface Session {
   file: Blob;
@@ -176,9 +176,14 @@ function waferName(s: Session, r: number): string {
   return idText.trim() !== '' ? idText : `Row ${r + 1}`;
 }
 
+/** The wafer has readings for too few of the sensors the model uses (workers/format.ts isLowCoverage). */
+function hasLowCoverage(s: Session, r: number): boolean {
+  return isLowCoverage(s.modelReadings[r] as number, s.usedFeatures.length);
+}
+
 /** The row's probability is withheld: low coverage, and the user has not chosen to score such wafers. */
 function withheld(s: Session, r: number): boolean {
-  return !s.scoreLowCoverage && isLowCoverage(s.modelReadings[r] as number, s.usedFeatures.length);
+  return !s.scoreLowCoverage && hasLowCoverage(s, r);
 }
 
 /**
@@ -242,8 +247,7 @@ function applyToRow(s: Session, e: CellEdit): { text: string | null; readingChan
     const y = s.readLabel(e.text);
     s.scoreIndex?.change({ p, y: s.labels[e.row] as number }, { p, y });
     s.labels[e.row] = y;
-  }
-  else if (info?.role === 'id' && s.ids) s.ids[e.row] = e.text;
+  } else if (info?.role === 'id' && s.ids) s.ids[e.row] = e.text;
   return { text: null, readingChanged: false };
 }
 
@@ -267,7 +271,7 @@ export async function setLowCoverageScoring(s: Session, model: Model, include: b
   s.scoreLowCoverage = include;
   if (!s.predicted) return true;
   const rows: number[] = [];
-  for (let r = 0; r < s.rows; r++) if (isLowCoverage(s.modelReadings[r] as number, s.usedFeatures.length)) rows.push(r);
+  for (let r = 0; r < s.rows; r++) if (hasLowCoverage(s, r)) rows.push(r);
   // Many rows: rebuilding the score index once is cheaper than shifting it per row.
   if (rows.length > INCREMENTAL_EDITS) s.scoreIndex = null;
   if (rows.length > 0) await rescoreRows(s, model, rows);
@@ -298,10 +302,9 @@ function lowCoverageAt(s: Session): Pick<ResultsSummary, 'modelSensors' | 'lowCo
   const wafers: ResultsSummary['lowCoverageWafers'] = [];
   let lowCoverage = 0;
   for (let r = 0; r < s.rows; r++) {
-    const readings = s.modelReadings[r] as number;
-    if (!isLowCoverage(readings, modelSensors)) continue;
+    if (!hasLowCoverage(s, r)) continue;
     lowCoverage++;
-    if (wafers.length < MAX_EXAMPLES) wafers.push({ row: r, name: waferName(s, r), readings });
+    if (wafers.length < MAX_EXAMPLES) wafers.push({ row: r, name: waferName(s, r), readings: s.modelReadings[r] as number });
   }
   return { modelSensors, lowCoverage, lowCoverageScored: s.scoreLowCoverage, lowCoverageWafers: wafers };
 }
