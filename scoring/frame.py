@@ -1,5 +1,5 @@
-"""Score a pandas frame of wafers with a bundle: the rows become the model's float32 input by the page's
-rules, and come back as (id, fault_probability, prediction). Spark runs this on each batch of rows."""
+"""Score a pandas frame of wafer readings with a bundle: one row each as (id, fault_probability, prediction),
+by the page's rules for coverage and flags. Spark runs this on each batch of rows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .bundle import Bundle
-from .rules import ColumnMap, readings
+from .rules import ColumnMap
 
 RESULT_COLUMNS = ("id", "fault_probability", "prediction")
 
@@ -32,25 +32,15 @@ class Scorer:
         return np.asarray(prob, dtype=np.float32)[:, 1]
 
 
-def readings_matrix(
-    frame: pd.DataFrame, columns: ColumnMap, n_features: int, decimal_comma: bool
-) -> np.ndarray:
-    """Rows × features float32, NaN where a sensor has no column or a cell holds no reading."""
+def readings_matrix(frame: pd.DataFrame, columns: ColumnMap, n_features: int) -> np.ndarray:
+    """Rows × features float32, NaN where a sensor has no column or no reading. The frame's sensor columns
+    hold readings already (the Spark job parses them by the page's rules, rules.reading_column); null is
+    missing."""
     x = np.full((len(frame), n_features), np.nan, dtype=np.float32)
     for position, feature in enumerate(columns.feature_of_column):
-        if feature < 0:
-            continue
-        x[:, feature] = _column_readings(frame.iloc[:, position], decimal_comma)
+        if feature >= 0:
+            x[:, feature] = frame.iloc[:, position].to_numpy(dtype=np.float32, na_value=np.nan)
     return x
-
-
-def _column_readings(values: pd.Series, decimal_comma: bool) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        # Typed input (Parquet): numbers are readings, nulls are missing, beyond float32 is missing too.
-        v = np.array(values.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)
-        v[~np.isfinite(v) | (np.abs(v) > np.finfo(np.float32).max)] = np.nan
-        return v.astype(np.float32)
-    return readings(values.astype("string"), decimal_comma).astype(np.float32)
 
 
 # The page's coverage rule (workers/format.ts isLowCoverage): a wafer with readings for fewer than half of the
@@ -58,10 +48,8 @@ def _column_readings(values: pd.Series, decimal_comma: bool) -> np.ndarray:
 LOW_COVERAGE_SHARE = 0.5
 
 
-def score_frame(
-    frame: pd.DataFrame, scorer: Scorer, columns: ColumnMap, threshold: float, decimal_comma: bool
-) -> pd.DataFrame:
-    x = readings_matrix(frame, columns, len(scorer.bundle.features), decimal_comma)
+def score_frame(frame: pd.DataFrame, scorer: Scorer, columns: ColumnMap, threshold: float) -> pd.DataFrame:
+    x = readings_matrix(frame, columns, len(scorer.bundle.features))
     p = scorer.probabilities(x) if len(frame) > 0 else np.zeros(0, dtype=np.float32)
     used = scorer.used_features
     readings = (~np.isnan(x[:, used])).sum(axis=1)

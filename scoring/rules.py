@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 FLOAT32_MAX = 3.4028234663852886e38
 # The JS engine trims these around a reading: space, TAB, LF, CR, NO-BREAK SPACE, BOM.
 _WHITESPACE = " \t\n\r\u00a0\ufeff"
@@ -49,34 +47,6 @@ def detect_number_format(cells: Iterable[str]) -> bool:
 
 def _finite(v: float) -> float:
     return v if math.isfinite(v) and abs(v) <= FLOAT32_MAX else math.nan
-
-
-def readings(cells: Any, decimal_comma: bool = False) -> np.ndarray:
-    """``reading`` for a whole column of texts (None = no cell), vectorized with Arrow's compute kernels:
-    the same rules (tests/scoring/test_rules.py checks both against the shared vectors), at batch speed."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    # from_pandas: a pandas column's NA (and NaN) is a null, i.e. no cell.
-    # from_pandas: a pandas column's NA (and NaN) is a null, i.e. no cell.
-    text = pc.utf8_trim(pa.array(cells, type=pa.string(), from_pandas=True), characters=_WHITESPACE)
-    if decimal_comma:
-        pointed = pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".", max_replacements=1)
-        values = _parse_where(pointed, _DECIMAL_COMMA.pattern, text)
-    else:
-        values = _parse_where(text, _DECIMAL.pattern)
-    values[~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)] = np.nan
-    return values
-
-
-def _parse_where(text: Any, pattern: str, shape_of: Any = None) -> np.ndarray:
-    """float64 of the texts whose shape (``shape_of``, default the text itself) fully matches the pattern."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    matches = pc.match_substring_regex(text if shape_of is None else shape_of, f"^(?:{pattern})$")
-    kept = pc.if_else(pc.fill_null(matches, False), text, pa.scalar(None, pa.string()))
-    return np.array(pc.cast(kept, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _norm(s: str) -> str:

@@ -119,8 +119,8 @@ def _score_partitions(bundle_dir: str, columns: ColumnMap, threshold: float):  #
         scorer = _scorer(bundle_dir)
         for batch in batches:
             source = batch.pop("__source_file")
-            # The readings arrive as float columns (parsed in the JVM): the number format plays no part here.
-            out = score_frame(batch, scorer, columns, threshold, False)
+            # The readings arrive as float columns, parsed in the JVM by the page's rules.
+            out = score_frame(batch, scorer, columns, threshold)
             out.insert(0, "source_file", source.to_numpy())
             yield out
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scoring.bundle import BundleError, load_bundle
-from scoring.rules import detect_number_format, map_columns, reading, readings, sniff_delimiter
+from scoring.rules import detect_number_format, map_columns, reading, sniff_delimiter
 
 
 def vectors(repo: Path) -> dict:
@@ -26,17 +26,8 @@ def test_readings_match_the_shared_vectors(repo: Path, table: str, decimal_comma
             assert got == expected, raw
 
 
-@pytest.mark.parametrize(("table", "decimal_comma"), [("point", False), ("comma", True)])
-def test_the_vectorized_column_path_gives_the_same_readings(repo: Path, table: str, decimal_comma: bool):
-    cases = vectors(repo)[table]
-    got = readings([raw for raw, _ in cases], decimal_comma)
-    for (raw, expected), value in zip(cases, got, strict=True):
-        assert (math.isnan(value) if expected is None else value == expected), raw
-
-
 def test_null_is_missing() -> None:
     assert math.isnan(reading(None))
-    assert math.isnan(readings([None, "1"])[0])
 
 
 def model(repo: Path) -> dict:
