@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import type { CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
+import type { BatchInput, CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
 import { AppState, MAX_KEPT_FILE_BYTES, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
 import type { Engine } from '../../workers/engine/engine';
 import { memorySessionStore, type SessionStore } from '../../src/lib/session-store';
@@ -31,6 +31,9 @@ class RecordingBridge implements Bridge {
   setCells = (edits: CellEdit[], threshold: number) => this.note('setCells', this.engine.setCells(edits, threshold));
   scoreLowCoverage = (include: boolean, threshold: number) => this.note('scoreLowCoverage', this.engine.scoreLowCoverage(include, threshold));
   exportCsv = (options: Parameters<Engine['exportCsv']>[0], onProgress?: (p: Progress) => void) => this.note('exportCsv', this.engine.exportCsv(options, onProgress));
+  loadBatch = (inputs: BatchInput[], threshold: number, onProgress?: (p: Progress) => void, choices?: LoadChoices) => this.note('loadBatch', this.engine.loadBatch(inputs, threshold, onProgress, choices));
+  batchResults = (threshold: number) => this.note('batchResults', this.engine.batchResults(threshold));
+  exportZip = (options: Parameters<Engine['exportZip']>[0], onProgress?: (p: Progress) => void) => this.note('exportZip', this.engine.exportZip(options, onProgress));
   cancel = () => this.engine.cancel();
   terminated = false;
   terminate = () => {
