@@ -8,7 +8,7 @@
  */
 import type { BatchFileReport, BatchFileResults, BatchInput, BatchReport, CellIssue, LabelReport, LabelValueCount, LoadChoices, LoadSummary, ProgressCallback, RowShapeIssue } from '../api';
 import { formatBytes, formatCount, pluralize } from '../format';
-import { type CancelToken, EngineFailure, BIGGER_FILES_HINT, fail, toEngineError } from './errors';
+import { type CancelToken, EngineFailure, fail, toEngineError } from './errors';
 import { loadSession, plannedFewestRows } from './load';
 import { bytesPerRow, MAX_RESIDENT_BYTES, maxRows } from './memory-plan';
 import type { Model } from './model';
@@ -37,7 +37,7 @@ function batchTooLarge(files: number, bytes: number, rowsText: string, nFeatures
   throw new EngineFailure(
     'too-large',
     `This batch is too large for this browser's memory: ${pluralize(files, 'file')}, ${formatBytes(bytes)} together, ${rowsText}; a batch may hold ${formatCount(maxBatchRows(nFeatures))} wafers in all. ` +
-      `Load fewer files at a time, or score the folder with the command-line tool (\`npx sensor-fault predict DIR -o OUT\`). ${BIGGER_FILES_HINT}`,
+      'Load fewer files at a time, or score the folder with the command-line tool (`npx sensor-fault predict DIR -o OUT`).',
   );
 }
 
