@@ -169,3 +169,13 @@ describe('batch', () => {
     expect(zipEntryNames(['a.csv', 'day/a.csv', 'a.csv', 'b.csv.gz'], false)).toEqual(['a_predictions.csv', 'day/a_predictions.csv', 'a_predictions_2.csv', 'b_predictions.csv']);
   });
 });
+
+describe('crc32', () => {
+  test('equals zlib’s over lengths around the 8-byte steps, and continues across chunks', async () => {
+    const { crc32: zlibCrc } = await import('node:zlib');
+    const { crc32 } = await import('../../workers/engine/crc32');
+    const bytes = new Uint8Array(4099).map((_, i) => (i * 7919 + 13) % 256);
+    for (const n of [0, 1, 7, 8, 9, 63, 64, 65, 4099]) expect(crc32(bytes.subarray(0, n))).toBe(zlibCrc(bytes.subarray(0, n)));
+    expect(crc32(bytes.subarray(1000), crc32(bytes.subarray(0, 1000)))).toBe(zlibCrc(bytes));
+  });
+});

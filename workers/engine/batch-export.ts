@@ -8,6 +8,7 @@ import { Zip, ZipPassThrough } from 'fflate';
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
 import { partSession } from './batch';
 import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, quoteField, readBytes, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
+import { crc32 } from './crc32';
 import { fail } from './errors';
 import { appendedNames, exportCsv, exportFileName, rawFieldSpans, type ExportRun } from './export';
 import type { BatchPart, Session } from './session';
@@ -190,6 +191,18 @@ export function zipEntryNames(names: string[], onlyFlagged: boolean): string[] {
 /** A zip entry's or the whole zip's size past what a zip without ZIP64 (fflate) can describe. */
 const ZIP_LIMIT = 0xffffffff - (64 << 20);
 
+/** A stored zip entry whose CRC is counted by crc32.ts (fflate's own is byte at a time). */
+class StoredEntry extends ZipPassThrough {
+  private running = 0;
+
+  override push(chunk: Uint8Array, final?: boolean): void {
+    this.running = crc32(chunk, this.running);
+    this.size += chunk.length;
+    if (final) this.crc = this.running;
+    this.process(chunk, final ?? false);
+  }
+}
+
 /**
  * A zip of one predictions file per loaded file, each exactly that file's own download. The entries are stored,
  * not deflated: readings written as text compress only about 2 : 1, and deflating cost 5–15 × the time of the
@@ -214,7 +227,7 @@ export async function exportZip(batch: Session, options: ExportOptions, run: Exp
     if (result.blob.size > ZIP_LIMIT || writer.size + result.blob.size > ZIP_LIMIT) {
       fail('too-large', `The zip would pass 4 GB, more than a zip without ZIP64 can hold; download the combined CSV instead, or score the folder with the command-line tool (\`npx sensor-fault predict DIR -o OUT\`).`);
     }
-    const entry = new ZipPassThrough(entries[k] as string);
+    const entry = new StoredEntry(entries[k] as string);
     zip.add(entry);
     const slice = run.sliceSize ?? 1 << 20;
     for (let at = 0; at < result.blob.size; at += slice) {
