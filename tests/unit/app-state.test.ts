@@ -492,6 +492,23 @@ describe('a batch of files in the UI state (issue 14)', () => {
     expect(app.editCount).toBe(1);
   });
 
+  test('progress names the file being read and the files left; cancel stops the batch and keeps what was shown', async () => {
+    const { app } = await startedApp({ sliceSize: 2048 });
+    await app.loadSample();
+    const labels: string[] = [];
+    app.takeFiles(batchFiles());
+    await until(() => {
+      if (app.busy) labels.push(app.busy.label);
+      return app.busy?.label.includes('file 2 of 4') ?? false;
+    });
+    await app.cancel();
+    await until(() => app.busy === null);
+    expect(labels).toContain('Reading Wafer_13012020_101530.csv (file 2 of 4; 2 left after it)');
+    expect(app.info).toBe('Loading the 4 files was cancelled. The previous data (wafer_23012020_041211.csv) is still shown.');
+    expect(app.batch.active).toBe(false);
+    expect(app.summary?.fileName).toBe('wafer_23012020_041211.csv');
+  });
+
   test('a batch is not kept in this browser: the kept file is forgotten; one file after it ends the batch', async () => {
     const store = memorySessionStore();
     const { app } = await startedApp({ sessionStore: store });
