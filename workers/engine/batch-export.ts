@@ -14,6 +14,12 @@ import { appendedNames, exportCsv, exportFileName, rawFieldSpans, type ExportRun
 import type { BatchPart, Session } from './session';
 import { isFormulaLike, neutralize } from './validate';
 
+/**
+ * Slices of a file's export read ahead while the one before is written: a Blob is read from the browser's blob
+ * store (another process), and one read at a time left the export waiting on each.
+ */
+const READ_AHEAD = 4;
+
 /** Output bytes gathered in ~1 MB arrays, sealed into a Blob every 32 MB (the browser may keep those on disk). */
 class BlobWriter {
   private readonly blobs: Blob[] = [];
@@ -128,7 +134,7 @@ export async function exportCombined(batch: Session, options: ExportOptions, run
     if (k === 0 && dataStart > 0) out.push(await readBytes(result.blob, 0, dataStart));
     const name = quoteField(isFormulaLike(part.name) ? neutralize(part.name) : part.name, d);
     let headerSeen = false;
-    for await (const b of splitRecords(result.blob, { delimiter: d, lineEnding: s.sniffed.lineEnding, start: dataStart, sliceSize: run.sliceSize ?? DEFAULT_SLICE_SIZE })) {
+    for await (const b of splitRecords(result.blob, { delimiter: d, lineEnding: s.sniffed.lineEnding, start: dataStart, sliceSize: run.sliceSize ?? DEFAULT_SLICE_SIZE, readAhead: READ_AHEAD })) {
       run.token.throwIfCancelled();
       for (let r = 0; r < b.starts.length; r++) {
         const st = b.starts[r] as number;
@@ -229,9 +235,21 @@ export async function exportZip(batch: Session, options: ExportOptions, run: Exp
     }
     const entry = new StoredEntry(entries[k] as string);
     zip.add(entry);
-    const slice = run.sliceSize ?? 1 << 20;
-    for (let at = 0; at < result.blob.size; at += slice) {
-      entry.push(await readBytes(result.blob, at, Math.min(result.blob.size, at + slice)), false);
+    const slice = run.sliceSize ?? DEFAULT_SLICE_SIZE;
+    const size = result.blob.size;
+    // The next reads are asked for before this slice is stored, so the Blob reads overlap the CRC.
+    const reads: Promise<Uint8Array>[] = [];
+    const ask = (at: number) => {
+      if (at >= size) return;
+      const read = readBytes(result.blob, at, Math.min(size, at + slice));
+      read.catch(() => undefined); // observed here: a cancel may leave reads unawaited
+      reads.push(read);
+    };
+    for (let k = 0; k < READ_AHEAD; k++) ask(k * slice);
+    for (let at = 0; at < size; at += slice) {
+      const bytes = await (reads.shift() as Promise<Uint8Array>);
+      ask(at + READ_AHEAD * slice);
+      entry.push(bytes, false);
       if (zipError) throw zipError;
       run.token.throwIfCancelled();
       await yieldToEventLoop();
