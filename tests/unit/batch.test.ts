@@ -179,3 +179,19 @@ describe('crc32', () => {
     expect(crc32(bytes.subarray(1000), crc32(bytes.subarray(0, 1000)))).toBe(zlibCrc(bytes));
   });
 });
+
+describe('a batch where no file loads', () => {
+  test('the refusal carries each file’s reason (there is no report to list them in)', async () => {
+    const engine = await readyEngine();
+    const r = await engine.loadBatch(
+      ['Wafer_13012020_160000.csv', 'Wafer_13012020_163000.csv'].map((name) => ({ file: fileFromDisk(`${DIR}/${name}`), name })),
+      THRESHOLD,
+    );
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.message).toContain('None of the 2 files could be loaded.');
+      expect(r.error.message).toContain('“Wafer_13012020_160000.csv”: The file is empty (0 bytes).');
+      expect(r.error.message).toContain('“Wafer_13012020_163000.csv”: This file is not a text CSV file');
+    }
+  });
+});

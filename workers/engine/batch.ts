@@ -123,6 +123,14 @@ function batchShape(sessions: Session[]): string | null {
   return best;
 }
 
+/** Nothing loaded: there is no batch to show the report in, so the message carries every file's reason. */
+function noFileLoadedMessage(loaded: Loaded[]): string {
+  const SHOWN = 10;
+  const reasons = loaded.slice(0, SHOWN).map((l) => `“${l.input.name}”: ${l.session ? 'loaded' : l.report.error?.message}`);
+  const more = loaded.length > SHOWN ? ` And ${pluralize(loaded.length - SHOWN, 'more file')}.` : '';
+  return `None of the ${pluralize(loaded.length, 'file')} could be loaded. ${reasons.join(' ')}${more}`;
+}
+
 export interface LoadedBatch {
   session: Session;
   report: BatchReport;
@@ -135,7 +143,7 @@ export async function loadBatch(inputs: BatchInput[], model: Model, opts: BatchL
   const sessions = loaded.flatMap((l) => (l.session ? [l.session] : []));
   const shape = batchShape(sessions);
   const ref = sessions.find((s) => shapeKey(s) === shape) ?? null;
-  if (ref === null) fail('no-rows', `None of the ${pluralize(inputs.length, 'file')} could be loaded; each one's reason is listed.`);
+  if (ref === null) fail('no-rows', noFileLoadedMessage(loaded));
   const kept = sessions.filter((s) => shapeKey(s) === shape);
   const session = joinSessions(kept, model);
   opts.token.throwIfCancelled();
