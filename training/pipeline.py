@@ -96,9 +96,8 @@ def run(
     jobs: int,
     evaluation_out: Path | None,
     from_evaluation: Path | None,
+    evaluate_only: bool = False,
 ) -> int:
-    from training.bundle import fit_and_export, write_bundle
-
     t0 = time.time()
     cfg = resolve_config(data_path, config_path)
     data = load_dataset(cfg)
@@ -115,6 +114,10 @@ def run(
         if evaluation_out is not None:
             save_evaluation(ev, evaluation_out)
             print(f"[eval] cached in {evaluation_out} ({ev.wall_seconds:.0f}s wall, {ev.cpu_seconds:.0f}s CPU in fits)")
+    if evaluate_only:
+        return 0
+    from training.bundle import fit_and_export, write_bundle
+
     recipe = next(r for r in recipes(only=[ev.chosen]))
     fitted = fit_and_export(recipe, data, BAG_SIZE if recipe.seeded else 1, fast)
     write_bundle(fitted, data, ev, out)
@@ -133,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=JOBS, help="worker processes for the fits (1 thread each)")
     ap.add_argument("--evaluation-out", type=Path, default=None, help="where to cache the evaluation (JSON)")
     ap.add_argument("--from-evaluation", type=Path, default=None, help="skip evaluation: use this cached one")
+    ap.add_argument("--evaluate-only", action="store_true", help="stop after caching the evaluation")
     args = ap.parse_args(argv)
     shipped = args.data is None and args.config is None
     out = args.out or (SHIPPED_OUT if shipped else None)
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             evaluation_out=evaluation_out,
             from_evaluation=args.from_evaluation,
+            evaluate_only=args.evaluate_only,
         )
     except (DataValidationError, ValueError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
