@@ -20,6 +20,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -225,7 +226,9 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
         raise DataValidationError(f"{path.name}: duplicate column name(s) {dupes}")
     for line_no, r in enumerate(rows, start=2):
         if len(r) != len(header):
-            raise DataValidationError(f"{path.name}: row {line_no} has {len(r)} cells, the header {len(header)}")
+            raise DataValidationError(
+                f"{path.name}: row {line_no} has {len(r)} cells, the header {len(header)}"
+            )
     if not rows:
         raise DataValidationError(f"{path.name}: no data rows")
     return header, rows
@@ -313,7 +316,8 @@ def _parse_reading(cell: str, file: str, row: int, column: str) -> float:
         v = float(t)
     except ValueError:
         raise DataValidationError(
-            f"{file}: row {row}, column {column!r}: {cell!r} is not a number (a missing reading is an empty cell)"
+            f"{file}: row {row}, column {column!r}: {cell!r} is not a number (a missing reading is an empty "
+            "cell)"
         ) from None
     if not math.isfinite(v):
         raise DataValidationError(f"{file}: row {row}, column {column!r}: non-finite value {cell!r}")
@@ -341,10 +345,16 @@ def _label(cell: str, cfg: DatasetConfig, file: str, row: int, column: str) -> i
     )
 
 
-def _read_csv_data(cfg: DatasetConfig) -> tuple[np.ndarray, np.ndarray, list[str], list[datetime] | None, list[str]]:
+def _read_csv_data(
+    cfg: DatasetConfig,
+) -> tuple[np.ndarray, np.ndarray, list[str], list[datetime] | None, list[str]]:
     header, rows = _read_csv(cfg.file)
     name = cfg.file.name
-    for role, col in (("label_column", cfg.label_column), ("id_column", cfg.id_column), ("time_column", cfg.time_column)):
+    for role, col in (
+        ("label_column", cfg.label_column),
+        ("id_column", cfg.id_column),
+        ("time_column", cfg.time_column),
+    ):
         if col is not None and col not in header:
             raise DataValidationError(f"{name}: {role} {col!r} is not a column (header: {header[:8]}…)")
     roles = {c for c in (cfg.label_column, cfg.id_column, cfg.time_column) if c is not None}
@@ -359,7 +369,9 @@ def _read_csv_data(cfg: DatasetConfig) -> tuple[np.ndarray, np.ndarray, list[str
         raise DataValidationError(f"{name}: no sensor columns (every column has another role)")
     empty = [s for s in sensors if s == ""]
     if empty:
-        raise DataValidationError(f"{name}: a sensor column has an empty name; name it or give it the id role")
+        raise DataValidationError(
+            f"{name}: a sensor column has an empty name; name it or give it the id role"
+        )
     idx = {h: k for k, h in enumerate(header)}
     X = np.empty((len(rows), len(sensors)))
     y = np.empty(len(rows), dtype=np.int64)
@@ -379,7 +391,9 @@ def _read_csv_data(cfg: DatasetConfig) -> tuple[np.ndarray, np.ndarray, list[str
 _UCI_LABEL_RE = re.compile(r'^\s*(\S+)\s+"([^"]*)"\s*$')
 
 
-def _read_uci_data(cfg: DatasetConfig) -> tuple[np.ndarray, np.ndarray, list[str], list[datetime] | None, list[str]]:
+def _read_uci_data(
+    cfg: DatasetConfig,
+) -> tuple[np.ndarray, np.ndarray, list[str], list[datetime] | None, list[str]]:
     data_path, label_path = cfg.file, cfg.labels_file
     assert label_path is not None  # load_config enforces it for 'uci'
     for p in (data_path, label_path):
@@ -395,7 +409,9 @@ def _read_uci_data(cfg: DatasetConfig) -> tuple[np.ndarray, np.ndarray, list[str
                 raise DataValidationError(
                     f"{data_path.name}: line {line_no} has {len(tokens)} columns, expected {len(rows[0])}"
                 )
-            rows.append([_parse_reading(t, data_path.name, line_no, f"column {j + 1}") for j, t in enumerate(tokens)])
+            rows.append(
+                [_parse_reading(t, data_path.name, line_no, f"column {j + 1}") for j, t in enumerate(tokens)]
+            )
     if not rows:
         raise DataValidationError(f"{data_path.name}: no data rows")
     labels: list[int] = []
@@ -407,7 +423,8 @@ def _read_uci_data(cfg: DatasetConfig) -> tuple[np.ndarray, np.ndarray, list[str
             m = _UCI_LABEL_RE.match(line)
             if m is None:
                 raise DataValidationError(
-                    f'{label_path.name}: line {line_no}: expected `<label> "<time stamp>"`, got {line.strip()!r}'
+                    f'{label_path.name}: line {line_no}: expected `<label> "<time stamp>"`, got '
+                    f"{line.strip()!r}"
                 )
             labels.append(_label(m.group(1), cfg, label_path.name, line_no, "label"))
             times.append(_parse_time(m.group(2), cfg.time_format, label_path.name, line_no, "time stamp"))
@@ -417,7 +434,7 @@ def _read_uci_data(cfg: DatasetConfig) -> tuple[np.ndarray, np.ndarray, list[str
         )
     d = len(rows[0])
     features = [cfg.sensor_name.format(i=i, i0=i - 1) for i in range(1, d + 1)]
-    ids = [str(i) for i in range(len(rows))]
+    ids = [f"W{i}" for i in range(len(rows))]  # no id column: the wafer's 0-based row in the files
     return np.asarray(rows, dtype=np.float64), np.asarray(labels, dtype=np.int64), ids, times, features
 
 
@@ -434,7 +451,7 @@ def load_dataset(cfg: DatasetConfig) -> WaferData:
         raise DataValidationError(f"{where}: only {n_fail} failing wafers; at least 10 are needed to learn")
     breaks = 0
     if times is not None:
-        breaks = sum(1 for a, b in zip(times, times[1:], strict=False) if b < a)
+        breaks = sum(1 for a, b in pairwise(times) if b < a)
         order = np.argsort(np.array([t.timestamp() for t in times]), kind="stable")
         X, y = X[order], y[order]
         ids = [ids[i] for i in order]
@@ -442,8 +459,9 @@ def load_dataset(cfg: DatasetConfig) -> WaferData:
     files = {cfg.file.name: sha256_file(cfg.file)}
     if cfg.labels_file is not None:
         files[cfg.labels_file.name] = sha256_file(cfg.labels_file)
-    return WaferData(X=X, y=y, ids=ids, times=times, features=features, files=files, config=cfg,
-                     disk_order_breaks=breaks)
+    return WaferData(
+        X=X, y=y, ids=ids, times=times, features=features, files=files, config=cfg, disk_order_breaks=breaks
+    )
 
 
 def subset(data: WaferData, idx: np.ndarray) -> WaferData:
@@ -488,5 +506,7 @@ def read_wafer_csv(path: Path, features: list[str]) -> tuple[list[str], np.ndarr
     missing = [f for f in features if f not in col]
     if missing:
         raise DataValidationError(f"{path.name}: missing sensor columns {missing[:5]}")
-    X = np.array([[_parse_reading(r[col[f]], path.name, k + 2, f) for f in features] for k, r in enumerate(rows)])
+    X = np.array(
+        [[_parse_reading(r[col[f]], path.name, k + 2, f) for f in features] for k, r in enumerate(rows)]
+    )
     return [r[0] for r in rows], X

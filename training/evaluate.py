@@ -19,6 +19,7 @@ import json
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,9 @@ def cv_splits(y: np.ndarray, repeats: int, seed: int) -> list[list[tuple[np.ndar
 # ---------------------------------------------------------------- fitting
 
 
-def fit_margins(recipe: Recipe, fast: bool, X: np.ndarray, y: np.ndarray, task: Task) -> tuple[np.ndarray, float]:
+def fit_margins(
+    recipe: Recipe, fast: bool, X: np.ndarray, y: np.ndarray, task: Task
+) -> tuple[np.ndarray, float]:
     """One fit, single-threaded: (margins of the validation rows, CPU seconds)."""
     c0 = time.process_time()
     with threadpool_limits(limits=1), warnings.catch_warnings():
@@ -218,10 +221,18 @@ def summarise(
     cv = metrics_with_ci(oofs, y, cv_thr, s.n_boot, boot_seed, protocols["cv"])
     if not has_time:
         return RecipeResult(
-            key=recipe.key, cv=cv, cv_threshold=cv_thr, time_forward=None, rolling_origin=None,
-            threshold=cv_thr, oof=Oof("cv", list(range(n)), [int(v) for v in y], [float(v) for v in oofs[0]]),
-            seed_roc_auc=[float(_auc(o, y) or 0.0) for o in oofs], block_roc_auc=[], early_roc_auc=None,
-            late_roc_auc=None, cpu_seconds=cpu,
+            key=recipe.key,
+            cv=cv,
+            cv_threshold=cv_thr,
+            time_forward=None,
+            rolling_origin=None,
+            threshold=cv_thr,
+            oof=Oof("cv", list(range(n)), [int(v) for v in y], [float(v) for v in oofs[0]]),
+            seed_roc_auc=[float(_auc(o, y) or 0.0) for o in oofs],
+            block_roc_auc=[],
+            early_roc_auc=None,
+            late_roc_auc=None,
+            cpu_seconds=cpu,
         )
     n_blocks = len(tasks["ro"]) // len(seeds)
     per_seed = [np.concatenate(margins["ro"][k * n_blocks : (k + 1) * n_blocks]) for k in range(len(seeds))]
@@ -230,7 +241,7 @@ def summarise(
     thr = threshold_for_recall(p_ro, y[rows], TARGET_RECALL)
     ro = metrics_with_ci([p_ro], y[rows], thr, s.n_boot, boot_seed, protocols["rolling_origin"])
     bounds = np.cumsum([0] + [t.val.size for t in tasks["ro"][:n_blocks]])
-    blocks = [_auc(p_ro[a:b], y[rows][a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    blocks = [_auc(p_ro[a:b], y[rows][a:b]) for a, b in pairwise(bounds)]
     half = int(bounds[n_blocks // 2])
     tr_rows = np.concatenate([t.val for t in tasks["tf_inner"]])
     inner = np.concatenate([sigmoid(m) for m in margins["tf_inner"]])
@@ -244,7 +255,9 @@ def summarise(
         time_forward=tf,
         rolling_origin=ro,
         threshold=thr,
-        oof=Oof("rolling_origin", [int(v) for v in rows], [int(v) for v in y[rows]], [float(v) for v in p_ro]),
+        oof=Oof(
+            "rolling_origin", [int(v) for v in rows], [int(v) for v in y[rows]], [float(v) for v in p_ro]
+        ),
         seed_roc_auc=[float(_auc(sigmoid(m), y[rows]) or 0.0) for m in per_seed],
         block_roc_auc=blocks,
         early_roc_auc=_auc(p_ro[:half], y[rows][:half]),
@@ -257,7 +270,8 @@ def protocol_texts(s: Settings, n: int, has_time: bool) -> dict[str, str]:
     seeds = f"{len(s.seeds)} training seeds"
     out = {
         "cv": (
-            f"Shuffled CV: repeated stratified 5-fold, {s.cv_repeats} repeats, out-of-fold predictions; every "
+            f"Shuffled CV: repeated stratified 5-fold, {s.cv_repeats} repeats, out-of-fold predictions; "
+            "every "
             "preprocessing/screening/resampling step fitted inside the training folds only. Wafers are "
             "shuffled, so later wafers help predict earlier ones: this overstates accuracy on new wafers."
         )
@@ -267,7 +281,8 @@ def protocol_texts(s: Settings, n: int, has_time: bool) -> dict[str, str]:
         out["rolling_origin"] = (
             f"Forward in time (rolling origin): the latest {sum(b.size for b in blocks)} wafers in "
             f"{len(blocks)} consecutive blocks, each scored by models trained only on the wafers before it "
-            f"(the bag of {seeds}, as shipped); predictions pooled. 95 % interval from a stratified bootstrap "
+            f"(the bag of {seeds}, as shipped); predictions pooled. 95 % interval from a stratified "
+            "bootstrap "
             "of the pooled wafers; threshold metrics at the threshold chosen on these same predictions."
         )
         out["time_forward"] = (
@@ -300,7 +315,9 @@ def evaluate_recipes(
         by_proto: dict[str, list[np.ndarray]] = {}
         for i in idx:
             by_proto.setdefault(flat[i][1], []).append(margins[i])
-        res = summarise(r, y, has_time, settings, plans[r.key], by_proto, float(sum(cpus[i] for i in idx)), protocols)
+        res = summarise(
+            r, y, has_time, settings, plans[r.key], by_proto, float(sum(cpus[i] for i in idx)), protocols
+        )
         results.append(res)
         log(_eval_line(res))
     return Evaluation(
@@ -345,8 +362,8 @@ def _metric(d: dict[str, Any]) -> MetricCI:
 def _protocol(d: dict[str, Any] | None) -> ProtocolMetrics | None:
     if d is None:
         return None
-    plain = {k: d[k] for k in ("protocol", "rows", "fails")}
-    return ProtocolMetrics(**plain, **{k: _metric(v) for k, v in d.items() if k not in plain})
+    metrics: dict[str, Any] = {k: _metric(v) for k, v in d.items() if k not in ("protocol", "rows", "fails")}
+    return ProtocolMetrics(protocol=str(d["protocol"]), rows=int(d["rows"]), fails=int(d["fails"]), **metrics)
 
 
 def load_evaluation(path: Path) -> Evaluation:

@@ -60,10 +60,14 @@ def _member_trees(member: Any, width: int) -> dict[str, list[Any]]:
     model = XGBClassifier()
     model.load_model(bytearray(fitted.get_booster().save_raw("ubj")))
     onx = convert_xgboost(
-        model, initial_types=[(INPUT_NAME, FloatTensorType([None, int(len(keep))]))], target_opset=15
+        model, initial_types=[(INPUT_NAME, FloatTensorType([None, len(keep)]))], target_opset=15
     )
     (te,) = [n for n in onx.graph.node if n.op_type == "TreeEnsembleClassifier"]
-    attrs = {a.name: list(helper.get_attribute_value(a)) for a in te.attribute if a.name.startswith(("nodes_", "class_"))}
+    attrs = {
+        a.name: list(helper.get_attribute_value(a))
+        for a in te.attribute
+        if a.name.startswith(("nodes_", "class_"))
+    }
     attrs["nodes_featureids"] = [int(keep[i]) for i in attrs["nodes_featureids"]]
     post = next(a for a in te.attribute if a.name == "post_transform")
     if helper.get_attribute_value(post) != b"LOGISTIC":
@@ -85,6 +89,7 @@ def _merged_trees(members: list[Any], width: int) -> onnx.NodeProto:
         offset = max(a["nodes_treeids"]) + 1
         for name, vals in a.items():
             merged.setdefault(name, []).extend(vals)
+    attrs: dict[str, Any] = dict(merged)
     return helper.make_node(
         "TreeEnsembleClassifier",
         ["trees_in"],
@@ -93,7 +98,7 @@ def _merged_trees(members: list[Any], width: int) -> onnx.NodeProto:
         classlabels_int64s=[0, 1],
         post_transform="LOGISTIC",
         base_values=[base],
-        **merged,
+        **attrs,
     )
 
 

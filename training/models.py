@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 from imblearn.over_sampling import SMOTE
-from scipy.special import expit
 from imblearn.pipeline import Pipeline as ImbPipeline
+from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -111,7 +111,7 @@ class BalancedXGB(XGBClassifier):
     """XGBClassifier whose scale_pos_weight is set from the class ratio of the rows it is fitted on
     (fitted-fold statistic only)."""
 
-    def fit(self, X: Any, y: Any, **kwargs: Any) -> BalancedXGB:  # type: ignore[override]
+    def fit(self, X: Any, y: Any, **kwargs: Any) -> BalancedXGB:
         self.set_params(scale_pos_weight=scale_pos_weight(y))
         super().fit(X, y, **kwargs)
         return self
@@ -136,7 +136,7 @@ def xgb_params(**overrides: Any) -> dict[str, Any]:
     return params
 
 
-SCREEN: dict[str, float] = {"max_missing": 0.5, "max_mode_share": 0.95}
+SCREEN: dict[str, Any] = {"max_missing": 0.5, "max_mode_share": 0.95}
 D2_REG: dict[str, Any] = dict(
     n_estimators=300,
     max_depth=2,
@@ -162,7 +162,8 @@ CLIP_LIMIT = 5.0  # standardised readings beyond ±5 SD are clipped (declared be
 class Recipe:
     """A named recipe. `make(seed, fast)` returns a fresh unfitted pipeline whose step names the exporter
     knows: `count` (missing-reading count appended), `impute` (median), `smote` (training rows only),
-    `screen` (column subset), then `xgb` or `impute` + `scale` + `clip` + `lr`. `seeded`: the fit depends on the seed (a
+    `screen` (column subset), then `xgb` or `impute` + `scale` + `clip` + `lr`. `seeded`: the fit depends
+    on the seed (a
     deterministic recipe is fitted once, not once per seed)."""
 
     key: str
@@ -202,7 +203,9 @@ def _xgb_recipe(
     def make(seed: int, fast: bool) -> Any:
         return _xgb_steps(seed, fast, tree, screen, count, smote)
 
-    p: dict[str, Any] = {k: v for k, v in xgb_params(**tree).items() if k not in ("eval_metric", "random_state")}
+    p: dict[str, Any] = {
+        k: v for k, v in xgb_params(**tree).items() if k not in ("eval_metric", "random_state")
+    }
     p["scale_pos_weight"] = "1 (SMOTE balances)" if smote else "n_pass / n_fail of the fitting rows"
     p["missing_values"] = "median imputation (in the graph)" if smote else "native (learned default branch)"
     if screen is not None:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from training.dataset import (
-    DataValidationError,
     DatasetConfig,
+    DataValidationError,
     WaferData,
     detect_config,
     load_config,
@@ -64,7 +64,11 @@ def resolve_config(data: Path | None, config: Path | None) -> DatasetConfig:
 def describe(data: WaferData) -> str:
     span = (
         f"{data.times[0]:%Y-%m-%d} .. {data.times[-1]:%Y-%m-%d}"
-        + (f", {data.disk_order_breaks} rows out of time order on disk (sorted)" if data.disk_order_breaks else "")
+        + (
+            f", {data.disk_order_breaks} rows out of time order on disk (sorted)"
+            if data.disk_order_breaks
+            else ""
+        )
         if data.times
         else "no time column: the time-forward protocols are skipped"
     )
@@ -74,7 +78,9 @@ def describe(data: WaferData) -> str:
     )
 
 
-def evaluate_candidates(data: WaferData, fast: bool, only: list[str] | None, n_boot: int | None, jobs: int) -> Evaluation:
+def evaluate_candidates(
+    data: WaferData, fast: bool, only: list[str] | None, n_boot: int | None, jobs: int
+) -> Evaluation:
     ev = evaluate_recipes(
         recipes(fast, only), data.X, data.y, data.times is not None, settings(fast, n_boot), data.files, jobs
     )
@@ -107,19 +113,24 @@ def run(
     if from_evaluation is not None:
         ev = load_evaluation(from_evaluation)
         if ev.data_files != data.files or ev.rows != data.n_rows:
-            raise DataValidationError(f"{from_evaluation} was computed on other data ({ev.data_files}, {ev.rows} rows)")
+            raise DataValidationError(
+                f"{from_evaluation} was computed on other data ({ev.data_files}, {ev.rows} rows)"
+            )
         choose(ev)  # the rule is cheap: recomputed so a changed rule needs no re-evaluation
     else:
         ev = evaluate_candidates(data, fast, only, n_boot, jobs)
         if evaluation_out is not None:
             save_evaluation(ev, evaluation_out)
-            print(f"[eval] cached in {evaluation_out} ({ev.wall_seconds:.0f}s wall, {ev.cpu_seconds:.0f}s CPU in fits)")
+            print(
+                f"[eval] cached in {evaluation_out} ({ev.wall_seconds:.0f}s wall, {ev.cpu_seconds:.0f}s CPU "
+                "in fits)"
+            )
     if evaluate_only:
         return 0
     from training.bundle import fit_and_export, write_bundle
 
     recipe = next(r for r in recipes(only=[ev.chosen]))
-    fitted = fit_and_export(recipe, data, BAG_SIZE if recipe.seeded else 1, fast)
+    fitted = fit_and_export(recipe, data, ev, BAG_SIZE if recipe.seeded else 1, fast)
     write_bundle(fitted, data, ev, out)
     print(f"[done] bundle in {out}, {time.time() - t0:.0f}s wall")
     return 0

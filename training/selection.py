@@ -34,7 +34,9 @@ def compare(ev: Evaluation, reference: str) -> list[Comparison]:
         for metric in METRICS:
             if r.oof.rows != ref.oof.rows:
                 raise AssertionError("recipes were not scored on the same wafers")
-            d, ci = paired_difference(_scores(r), _scores(ref), y, metric, ev.settings.n_boot, ev.settings.seeds[0])
+            d, ci = paired_difference(
+                _scores(r), _scores(ref), y, metric, ev.settings.n_boot, ev.settings.seeds[0]
+            )
             out.append(Comparison(r.key, reference, metric, d, ci))
     return out
 
@@ -45,7 +47,11 @@ def choose(ev: Evaluation) -> None:
     ev.comparisons = compare(ev, best.key)
     auc = {c.recipe: c for c in ev.comparisons if c.metric == "roc_auc"}
     chosen = next(r for r in ev.results if auc[r.key].ci95[1] >= 0.0)
-    name = "pooled rolling-origin" if ev.headline == "rolling_origin" else "shuffled-CV (the data has no time column)"
+    name = (
+        "pooled rolling-origin"
+        if ev.headline == "rolling_origin"
+        else "shuffled-CV (the data has no time column)"
+    )
     tied = [r.key for r in ev.results if auc[r.key].ci95[1] >= 0.0]
     ev.chosen = chosen.key
     ev.why = (
@@ -72,7 +78,10 @@ def _spearman(a: list[float], b: list[float]) -> float:
 def foresight(ev: Evaluation) -> list[str]:
     """Would choosing on one protocol have picked the recipe that wins the next one?"""
     if ev.headline != "rolling_origin":
-        return ["No time column: the forward-in-time protocols were skipped, so nothing can be said about later wafers."]
+        return [
+            "No time column: the forward-in-time protocols were skipped, so nothing can be said about later "
+            "wafers."
+        ]
     keys = [r.key for r in ev.results]
     cv = {r.key: r.cv.roc_auc.value for r in ev.results}
     tf = {r.key: r.time_forward.roc_auc.value for r in ev.results if r.time_forward}
@@ -81,7 +90,11 @@ def foresight(ev: Evaluation) -> list[str]:
     late = {r.key: r.late_roc_auc or 0.0 for r in ev.results}
     n = len(keys)
     out = []
-    for label, src in (("shuffled CV", cv), ("the single 75/25 split", tf), ("the earlier rolling-origin blocks", early)):
+    for label, src in (
+        ("shuffled CV", cv),
+        ("the single 75/25 split", tf),
+        ("the earlier rolling-origin blocks", early),
+    ):
         win = max(src, key=lambda k: src[k])
         target, tname = (late, "the later blocks") if src is early else (ro, "the pooled rolling origin")
         out.append(
@@ -89,7 +102,8 @@ def foresight(ev: Evaluation) -> list[str]:
             f"({target[win]:.3f}; best there {max(target.values()):.3f})."
         )
     out.append(
-        f"Rank agreement across recipes (Spearman): CV vs rolling origin {_spearman([cv[k] for k in keys], [ro[k] for k in keys]):+.2f}; "
+        "Rank agreement across recipes (Spearman): CV vs rolling origin "
+        f"{_spearman([cv[k] for k in keys], [ro[k] for k in keys]):+.2f}; "
         f"75/25 vs rolling origin {_spearman([tf[k] for k in keys], [ro[k] for k in keys]):+.2f}; "
         f"earlier vs later blocks {_spearman([early[k] for k in keys], [late[k] for k in keys]):+.2f}."
     )

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const samplePath = `${root}tests/fixtures/wafer/wafer_23012020_041211.csv`;
 export const sampleText = readFileSync(samplePath, 'utf8');
-export const golden = JSON.parse(readFileSync(`${root}tests/fixtures/golden.json`, 'utf8')) as {
+export const golden = JSON.parse(readFileSync(`${root}public/models/golden.json`, 'utf8')) as {
   threshold: number;
   sample: { file: string; probabilities: number[] };
   /** A sample cell whose edit moves that wafer's probability by ≥ 0.1 (written by the training pipeline). */

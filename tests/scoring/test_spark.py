@@ -16,7 +16,7 @@ TOL = 1e-5
 
 
 def golden(repo: Path) -> dict:
-    return json.loads((repo / "tests" / "fixtures" / "golden.json").read_text(encoding="utf-8"))
+    return json.loads((repo / "public" / "models" / "golden.json").read_text(encoding="utf-8"))
 
 
 def write_golden_csvs(repo: Path, folder: Path) -> dict[str, float]:
@@ -26,7 +26,7 @@ def write_golden_csvs(repo: Path, folder: Path) -> dict[str, float]:
     expected: dict[str, float] = {}
     rows = []
     for w in g["wafers"]:
-        wid = f"W{w['secom_index']}"
+        wid = w["id"]
         expected[wid] = w["probability"]
         rows.append([wid, *["" if v is None else repr(v) for v in w["values"]]])
     parts = [rows[:15], rows[15:30], rows[30:]]
@@ -66,14 +66,14 @@ def test_parquet_in_and_csv_out_through_the_command_line(repo: Path, spark: obje
     frame = pd.DataFrame(
         [[np.nan if v is None else v for v in w["values"]] for w in g["wafers"]], columns=g["features"]
     )
-    frame.insert(0, "id", [f"W{w['secom_index']}" for w in g["wafers"]])
+    frame.insert(0, "id", [w["id"] for w in g["wafers"]])
     (tmp_path / "in").mkdir()
     frame.to_parquet(tmp_path / "in" / "wafers.parquet")
     models = str(repo / "public" / "models")
     args = ["--input", str(tmp_path / "in"), "--input-format", "parquet", "--model", models]
     assert main([*args, "--output", str(tmp_path / "out"), "--format", "csv", "--threshold", "0.5"]) == 0
     out = pd.concat(pd.read_csv(p) for p in sorted((tmp_path / "out").glob("part-*.csv"))).set_index("id")
-    expected = {f"W{w['secom_index']}": w["probability"] for w in g["wafers"]}
+    expected = {w["id"]: w["probability"] for w in g["wafers"]}
     got = out.loc[list(expected), "fault_probability"].to_numpy(dtype=np.float64)
     assert np.max(np.abs(got - np.array(list(expected.values())))) <= TOL
     assert (out["prediction"] == np.where(out["fault_probability"] >= 0.5, "Fault", "OK")).all()
