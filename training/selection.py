@@ -3,8 +3,8 @@
 Rule: on the headline protocol (pooled rolling origin; shuffled CV only when the data has no time
 column), the recipe with the best ROC-AUC of its seed bag is the reference. Every recipe is compared
 with it by a paired bootstrap of the wafers. The chosen recipe is the simplest (first in `RECIPES`)
-whose difference to the reference has an interval that includes 0: a more complex recipe is preferred
-only when it wins beyond its interval."""
+whose differences to the reference (ROC-AUC and PR-AUC) have intervals that include 0: a more complex
+recipe is preferred only when it wins beyond its interval."""
 
 from __future__ import annotations
 
@@ -41,25 +41,42 @@ def compare(ev: Evaluation, reference: str) -> list[Comparison]:
     return out
 
 
+def _first_not_beaten(ev: Evaluation, metrics: tuple[str, ...]) -> list[str]:
+    """Recipes (simplest first) whose difference to the reference includes 0 on every metric."""
+    beaten = {c.recipe for c in ev.comparisons if c.metric in metrics and c.ci95[1] < 0.0}
+    return [r.key for r in ev.results if r.key not in beaten]
+
+
 def choose(ev: Evaluation) -> None:
     """Fill ev.comparisons, ev.chosen, ev.why and ev.foresight."""
     best = max(ev.results, key=lambda r: headline(r, ev))
     ev.comparisons = compare(ev, best.key)
-    auc = {c.recipe: c for c in ev.comparisons if c.metric == "roc_auc"}
-    chosen = next(r for r in ev.results if auc[r.key].ci95[1] >= 0.0)
+    tied = _first_not_beaten(ev, METRICS)
+    chosen = ev.result(tied[0])
+    roc_only = _first_not_beaten(ev, ("roc_auc",))[0]
+    diff = {(c.recipe, c.metric): c for c in ev.comparisons}
     name = (
         "pooled rolling-origin"
         if ev.headline == "rolling_origin"
         else "shuffled-CV (the data has no time column)"
     )
-    tied = [r.key for r in ev.results if auc[r.key].ci95[1] >= 0.0]
     ev.chosen = chosen.key
+    d = diff[(chosen.key, "roc_auc")]
     ev.why = (
-        f"Best {name} ROC-AUC: `{best.key}` ({headline(best, ev):.3f}). Recipes whose paired-bootstrap "
-        f"difference to it includes 0 (not beaten beyond the interval): {', '.join(f'`{k}`' for k in tied)}. "
-        f"Chosen: the simplest of them, `{chosen.key}` ({headline(chosen, ev):.3f}, difference "
-        f"{auc[chosen.key].diff:+.3f} [{auc[chosen.key].ci95[0]:+.3f}, {auc[chosen.key].ci95[1]:+.3f}])."
+        f"Best {name} ROC-AUC: `{best.key}` ({headline(best, ev):.3f}). Recipes not beaten by it beyond the "
+        f"paired-bootstrap interval on ROC-AUC or PR-AUC: {', '.join(f'`{k}`' for k in tied)}. Chosen: the "
+        f"simplest of them, `{chosen.key}` ({headline(chosen, ev):.3f}, difference {d.diff:+.3f} "
+        f"[{d.ci95[0]:+.3f}, {d.ci95[1]:+.3f}])."
     )
+    if roc_only != chosen.key:
+        ap = diff[(roc_only, "pr_auc")]
+        ev.why += (
+            f" On ROC-AUC alone the rule would pick `{roc_only}`, which is beaten on PR-AUC beyond the "
+            "interval "
+            f"({ap.diff:+.3f} [{ap.ci95[0]:+.3f}, {ap.ci95[1]:+.3f}]). Disclosure: the rule first judged "
+            "ROC-AUC "
+            "only; PR-AUC was added after the first full run showed this (both are the headline metrics)."
+        )
     ev.foresight = foresight(ev)
 
 
