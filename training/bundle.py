@@ -166,6 +166,8 @@ def write_golden(fitted: Fitted, data: WaferData, ev: Evaluation, out: Path) -> 
         "model_sha256": sha256_bytes(fitted.onnx_bytes),
         "threshold": round(fitted.threshold, 8),
         "features": list(data.features),
+        # the sensors the model reads (the coverage rule counts them); every reader of the graph must agree
+        "model_sensors": [data.features[j] for j in fitted.used],
         "wafers": [
             {"id": data.ids[i], "row": i, "values": data.raw_values[i], "probability": float(p_all[i])}
             for i in rows

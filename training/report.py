@@ -171,8 +171,13 @@ def report_markdown(ev: Evaluation, data: WaferData, parity: float, onnx_bytes: 
         "",
         "## Run",
         "",
-        f"Evaluation: {ev.wall_seconds:.0f} s wall, {ev.cpu_seconds:.0f} s CPU in fits (one thread per fit, "
-        "worker processes in parallel). Shipped: "
+        (
+            "Evaluation time is not recorded in a fast run (its bundle is reproducible byte for byte)."
+            if s.fast
+            else f"Evaluation: {ev.wall_seconds:.0f} s wall, {ev.cpu_seconds:.0f} s CPU in fits (one "
+            "thread per fit, worker processes in parallel, on a 2-core machine shared with other jobs)."
+        ),
+        "Shipped: "
         f"`{ev.chosen}` bag of {bag_size} refit on all {ev.rows} wafers; threshold {chosen.threshold:.6f}; "
         f"ONNX {onnx_bytes} bytes; max |ΔP(fail)| Python vs onnxruntime over every training wafer = "
         f"{parity:.2e}.",

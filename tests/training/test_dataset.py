@@ -153,11 +153,11 @@ def _cfg(tmp: Path, text: str, extra: str = "") -> Path:
     [
         (lambda t: t.replace(",3.5,", ",abc,", 1), r"w.csv: row \d+, column 'temp_a': 'abc' is not a number"),
         (
-            lambda t: t.replace("Fail", "Broken", 1),
+            lambda t: t.replace(",Fail\n", ",Broken\n", 1),
             r"w.csv: row 2, column 'Pass/Fail': label 'Broken' is neither",
         ),
         (lambda t: t.replace("2025-01-", "Jan ", 1), r"w.csv: row 2, column 'timestamp': 'Jan .*' is not"),
-        (lambda t: t.replace("Fail", "Pass"), r"single class"),
+        (lambda t: t.replace(",Fail\n", ",Pass\n"), r"single class"),
         (lambda t: t.replace("Pass/Fail", "Outcome"), r"label_column 'Pass/Fail' is not a column"),
         (lambda t: t.replace(",flow b,", ",temp_a,"), r"duplicate column name\(s\) \['temp_a'\]"),
         (lambda t: t + "W99,2025-01-01T00:00:00,1\n", r"w.csv: row 32 has 3 cells, the header 5"),
@@ -199,7 +199,9 @@ def test_cli_reports_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture
     f = csv_file(tmp_path, wafers_csv(codes=("A", "B")))
     assert main(["--data", str(f), "--out", str(tmp_path / "out")]) == 1
     assert "cannot tell fail from pass" in capsys.readouterr().err
-    assert main(["--data", str(f)]) == 2 or not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit):  # argparse: --out is required with --data
+        main(["--data", str(f)])
+    assert "--out DIR is required" in capsys.readouterr().err
 
 
 def test_real_secom_files_and_sample_csv(repo: Path) -> None:
