@@ -11,6 +11,8 @@ interface Golden {
   features: string[];
   wafers: { id: string; row: number; values: (number | null)[]; probability: number }[];
   sample: { file: string; probabilities: number[] };
+  /** Every training wafer's probability, in time order (= the UCI files' order for SECOM). */
+  training: { ids: string[]; probabilities: number[] };
 }
 const golden = JSON.parse(readFileSync(path('public/models/golden.json'), 'utf8')) as Golden;
 
@@ -36,6 +38,19 @@ describe('golden parity', () => {
     golden.wafers.forEach((w, r) => expect(Math.abs((probs[r] as number) - w.probability)).toBeLessThan(1e-5));
     // Not a constant model: the golden set spans a range of probabilities.
     expect(Math.max(...probs) - Math.min(...probs)).toBeGreaterThan(0.1);
+  });
+
+  test('every training wafer (training/data, 1175 × 590) scored in onnxruntime-web matches Python within 1e-5', async () => {
+    const model = await Model.create(modelJson, onnxBytes);
+    const lines = readFileSync(path('training/data/secom_train.data'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    expect(lines).toHaveLength(golden.training.probabilities.length);
+    const nF = modelJson.features.length;
+    const matrix = new Float32Array(lines.length * nF);
+    lines.forEach((line, r) => line.trim().split(/\s+/).forEach((t, c) => (matrix[r * nF + c] = t === 'NaN' ? Number.NaN : Number(t))));
+    const probs = await model.score(matrix, lines.length);
+    let worst = 0;
+    golden.training.probabilities.forEach((p, r) => (worst = Math.max(worst, Math.abs((probs[r] as number) - p))));
+    expect(worst).toBeLessThan(1e-5);
   });
 
   test('golden wafers written as a CSV and loaded through load() match', async () => {
