@@ -2,7 +2,7 @@
  * The UI state over the real engine and model, in-process: what the page does through its worker bridge, minus
  * the worker. Load, cancel, results at the UI's threshold, coalesced summaries, edits and the restart replay.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
@@ -29,6 +29,8 @@ class RecordingBridge implements Bridge {
   window = (request: WindowRequest) => this.note('window', this.engine.window(request));
   setCell = (edit: CellEdit, threshold: number) => this.note('setCell', this.engine.setCell(edit, threshold));
   setCells = (edits: CellEdit[], threshold: number) => this.note('setCells', this.engine.setCells(edits, threshold));
+  useBundle = (files: File[], reload: Parameters<Engine['useBundle']>[1], onProgress?: (p: Progress) => void) => this.note('useBundle', this.engine.useBundle(files, reload, onProgress));
+  useShippedModel = (reload: Parameters<Engine['useShippedModel']>[0], onProgress?: (p: Progress) => void) => this.note('useShippedModel', this.engine.useShippedModel(reload, onProgress));
   scoreLowCoverage = (include: boolean, threshold: number) => this.note('scoreLowCoverage', this.engine.scoreLowCoverage(include, threshold));
   exportCsv = (options: Parameters<Engine['exportCsv']>[0], onProgress?: (p: Progress) => void) => this.note('exportCsv', this.engine.exportCsv(options, onProgress));
   cancel = () => this.engine.cancel();
@@ -422,7 +424,7 @@ describe('edits are never dropped silently', () => {
     // The page again (a reload or a crashed tab): the same storage, a new state and engine.
     const { app } = await startedApp({ sessionStore });
     await until(() => app.storedOffer !== null);
-    expect(app.storedOffer).toEqual({ fileName: 'wafer_23012020_041211.csv', editCount: 2 });
+    expect(app.storedOffer).toEqual({ fileName: 'wafer_23012020_041211.csv', editCount: 2, otherModel: null });
     expect(app.summary).toBeNull();
     await app.restoreStoredSession();
     expect(app.info).toBe('Restored wafer_23012020_041211.csv with your 2 edits from this browser.');
@@ -458,5 +460,104 @@ describe('edits are never dropped silently', () => {
     expect(await app.loadFile(large, { keepEdits: false })).toBe(true);
     expect(app.keptInBrowser).toBe(false);
     expect(await sessionStore.read()).toBeNull();
+  });
+});
+
+describe('another model: the UI state switches bundles over the engine', () => {
+  const BUNDLE_DIR = 'tests/fixtures/bundles/synthetic';
+  const bundleNames = readdirSync(path(BUNDLE_DIR)).sort();
+  const bundle = (skip: string[] = []) => bundleNames.filter((n) => !skip.includes(n)).map((n) => fileFromDisk(`${BUNDLE_DIR}/${n}`));
+  const synthetic = JSON.parse(readFileSync(path(`${BUNDLE_DIR}/model.json`), 'utf8')) as { name: string; threshold: { value: number }; features: string[] };
+  const golden = JSON.parse(readFileSync(path(`${BUNDLE_DIR}/golden.json`), 'utf8')) as { wafers: { id: string; probability: number }[] };
+
+  /** The first 60 sample wafers beside the 60 synthetic ones, row by row: a file both models can read. */
+  function bothModelsFile(): File {
+    const lines = (rel: string) => readFileSync(path(rel), 'utf8').trimEnd().split('\n');
+    const secom = lines(SAMPLE);
+    const synth = lines('tests/fixtures/bundles/synthetic-wafers.csv');
+    return new File([synth.map((line, i) => `${line},${secom[i] ?? ''}`).join('\n') + '\n'], 'both.csv');
+  }
+
+  test('a failed switch keeps the model, the file and the edits; the bundle that cannot read the file may be used without it', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    const summary = app.summary;
+    expect(await app.useBundle(bundle(['golden.json']))).toBe(false);
+    expect(app.modelError).toMatch(/^The bundle has no golden\.json, which model\.json lists as bundle\.files\.golden/);
+    expect(app.modelError).toContain('SECOM wafer fault detector (XGBoost) 1.0.0 (shipped with the page) stays in use, with wafer_23012020_041211.csv as it was.');
+    expect(app.summary).toBe(summary);
+    expect(app.model?.source).toEqual({ kind: 'shipped' });
+    expect(app.switchOffer).toBeNull();
+
+    expect(await app.useBundle(bundle())).toBe(false);
+    expect(app.modelError).toContain('was not switched to, because “wafer_23012020_041211.csv” cannot be read with it');
+    expect(app.editCount).toBe(1);
+    expect(app.switchOffer).toMatchObject({ fileName: 'wafer_23012020_041211.csv' });
+    app.acceptSwitchOffer();
+    // Closing the file would discard the edit: asked first.
+    expect(app.pendingSwitch?.target).toBe('the other model (closing wafer_23012020_041211.csv)');
+    await app.discardEditsAndSwitch();
+    expect(app.model?.name).toBe(synthetic.name);
+    expect(app.summary).toBeNull();
+    expect(app.file).toBeNull();
+    expect(app.editCount).toBe(0);
+    expect(app.threshold).toBe(synthetic.threshold.value);
+  });
+
+  test('a switch re-reads the open file against the new model, carries the edits over with their new issues, and back again', async () => {
+    const sessionStore = memorySessionStore();
+    const { app } = await startedApp({ sessionStore });
+    expect(await app.loadFile(bothModelsFile(), { keepEdits: false })).toBe(true);
+    const header = app.summary?.columns.map((c) => c.header) ?? [];
+    const sensor5 = header.indexOf('Sensor-5');
+    const chamber3 = header.indexOf('chamber_pressure_03');
+    await app.setCell(0, sensor5, '42');
+    await app.setCell(0, chamber3, 'broken');
+    expect(app.editIssues).toEqual([]); // chamber_pressure_03 is no sensor of the shipped model
+
+    expect(await app.useBundle(bundle())).toBe(true);
+    expect(app.modelError).toBeNull();
+    expect(app.model).toMatchObject({ name: synthetic.name, source: { kind: 'bundle', from: `model.json + ${bundleNames.length - 1} files` } });
+    expect(app.summary?.columns.filter((c) => c.role === 'feature').length).toBe(37);
+    expect(app.summary?.mapping.missingFeatures).toEqual([]);
+    expect(app.threshold).toBe(synthetic.threshold.value);
+    expect(app.modelNotice).toContain('both.csv was read again against its 37 sensors');
+    expect(app.modelNotice).toContain('All your 2 edits carried over; 1 of them is in a column this model does not read (kept in the download).');
+    expect(app.editCount).toBe(2);
+    expect(app.editIssues).toMatchObject([{ row: 0, col: chamber3, text: 'broken' }]);
+    const rows = await app.window({ start: 0, count: 60, colStart: 0, colCount: 1, order: 'file' });
+    if (!rows.ok) throw new Error(rows.error.message);
+    // Every wafer but the edited one scores as onnxruntime scored it in training.
+    rows.value.rows.slice(1).forEach((r, i) => expect(Math.abs((r.probability ?? Number.NaN) - (golden.wafers[i + 1]?.probability ?? 0))).toBeLessThan(1e-5));
+    expect((await sessionStore.read())?.model).toMatchObject({ name: synthetic.name, source: { kind: 'bundle' } });
+    expect((await sessionStore.read())?.model?.bundle?.map((f) => f.name)).toEqual(bundleNames);
+
+    expect(await app.useShippedModel()).toBe(true);
+    expect(app.model?.source).toEqual({ kind: 'shipped' });
+    expect(app.summary?.columns.filter((c) => c.role === 'feature').length).toBe(590);
+    expect(app.editCount).toBe(2);
+    expect(app.editIssues).toEqual([]);
+    expect(app.threshold).toBe(T);
+    expect(app.modelNotice).toContain('1 of them is in a column this model does not read');
+  });
+
+  test('a kept session records its model: a reload opens that bundle again before restoring the edits', async () => {
+    const sessionStore = memorySessionStore();
+    const first = await startedApp({ sessionStore });
+    await first.app.useBundle(bundle());
+    expect(await first.app.loadFile(fileFromDisk('tests/fixtures/bundles/synthetic-wafers.csv'), { keepEdits: false })).toBe(true);
+    const chamber3 = first.app.summary?.columns.findIndex((c) => c.header === 'chamber_pressure_03') ?? -1;
+    await first.app.setCell(2, chamber3, 'broken');
+    await untilStored(sessionStore, [`2:${chamber3}`]);
+
+    const { app } = await startedApp({ sessionStore });
+    await until(() => app.storedOffer !== null);
+    expect(app.storedOffer?.otherModel).toBe(`${synthetic.name} 0.1.0 (from model.json + ${bundleNames.length - 1} files)`);
+    await app.restoreStoredSession();
+    expect(app.model?.name).toBe(synthetic.name);
+    expect(app.info).toContain('It is open with the model it was kept with');
+    expect(app.editIssues).toMatchObject([{ row: 2, col: chamber3, text: 'broken' }]);
+    expect(app.results?.rows).toBe(60);
   });
 });
