@@ -71,3 +71,17 @@ test('axe: notices, a refused threshold, isolated ids and the download confirmat
   await expect(page.getByTestId('notice')).toHaveCount(1);
   await expectNoSeriousViolations(page, 'sep= notice');
 });
+
+// Issue 11, point 2 (branch bundles): the model chooser with another model active, and with a refused bundle.
+test('axe: another model in use, and a bundle refused', async ({ page }) => {
+  const dir = `${root}tests/fixtures/bundles/synthetic`;
+  const files = ['golden.json', 'model.json', 'report.md', 'synthetic-xgb.onnx'].map((name) => ({ name, mimeType: 'application/octet-stream', buffer: readFileSync(`${dir}/${name}`) }));
+  await openApp(page);
+  await page.getByTestId('bundle-input').setInputFiles(files);
+  await expect(page.getByTestId('shipped-model-button')).toBeVisible();
+  await expect(page.getByTestId('model-notice')).toBeVisible();
+  await expectNoSeriousViolations(page, 'another model in use');
+  await page.getByTestId('bundle-input').setInputFiles(files.filter((f) => f.name !== 'golden.json'));
+  await expect(page.getByTestId('model-error')).toBeVisible();
+  await expectNoSeriousViolations(page, 'bundle refused');
+});
