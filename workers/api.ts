@@ -266,6 +266,11 @@ export interface EditResult extends DataState {
   update: CellUpdate;
 }
 
+/** What setCells answers: the results, and each edit's update in the order given (a replay re-derives the issues from them). */
+export interface EditsResult extends DataState {
+  updates: CellUpdate[];
+}
+
 export type RowOrder = 'file' | 'probability-desc' | 'probability-asc';
 
 export interface WindowRequest {
@@ -355,7 +360,7 @@ export interface EngineApi {
   /** Change one cell (its wafer is re-scored when scored before); results at `threshold`. */
   setCell(edit: CellEdit, threshold: number): Promise<Result<EditResult>>;
   /** Re-apply many edits at once (an engine restart replays the user's edits); results at `threshold`. */
-  setCells(edits: CellEdit[], threshold: number): Promise<Result<DataState>>;
+  setCells(edits: CellEdit[], threshold: number): Promise<Result<EditsResult>>;
   /**
    * Whether wafers with low coverage are scored and counted (true) or have no probability (false, the default
    * for every new file); results at `threshold`.

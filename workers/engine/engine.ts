@@ -188,6 +188,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const bundle = await readBundle(files);
         token.throwIfCancelled();
         const next = await buildModel(bundle.json, bundle.onnx, { kind: 'bundle', from: bundle.from }, BUNDLE_ORIGIN);
+        await checkGolden(next.model, next.info, bundle.golden);
         return switchModel(next, reload, token, onProgress);
       });
     },
