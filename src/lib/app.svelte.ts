@@ -729,6 +729,7 @@ export class AppState {
       if (choicesDropped) said.push('Your choice of the id or label column does not fit this model’s sensors, so those columns were detected again (change them under Columns).');
       if (hadLowCoverageChoice) said.push('Low-coverage wafers are left unscored again until you choose to score them with this model.');
     } else if (!reload) {
+      if (this.file) said.push(`${this.file.name} was closed: it cannot be read with this model.`);
       this.closeFile();
     }
     said.push(`The threshold is this model’s own, ${change.model.threshold.value.toFixed(3)}.`);

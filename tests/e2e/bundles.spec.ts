@@ -143,6 +143,7 @@ test('a bundle that cannot read the open file is not switched to, and may be use
   await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '100');
   await page.getByTestId('switch-without-file').click();
   await expect(activeModel(page)).toContainText(manifest.name);
+  await expect(page.getByTestId('model-notice')).toContainText('wafer_23012020_041211.csv was closed: it cannot be read with this model.');
   await expect(page.getByTestId('summary')).toHaveCount(0);
   await expect(page.getByTestId('columns-report')).toHaveCount(0);
 });

@@ -501,6 +501,7 @@ describe('another model: the UI state switches bundles over the engine', () => {
     expect(app.model?.name).toBe(synthetic.name);
     expect(app.summary).toBeNull();
     expect(app.file).toBeNull();
+    expect(app.modelNotice).toContain('wafer_23012020_041211.csv was closed: it cannot be read with this model.');
     expect(app.editCount).toBe(0);
     expect(app.threshold).toBe(synthetic.threshold.value);
   });

@@ -158,6 +158,27 @@ describe('switching the engine to a bundle', () => {
     expect(failed(narrow).message).toContain('but model.json lists 36 features: the ONNX graph needs [N, 36]');
   });
 
+  /** golden.json changed, and model.json listing the changed file's sha256 (so only the golden check can object). */
+  async function withGolden(edit: (g: { model_sha256: string; wafers: { probability: number; values: unknown[] }[] }) => void): Promise<File[]> {
+    const g = JSON.parse(readFileSync(path(`${DIR}/golden.json`), 'utf8')) as Parameters<typeof edit>[0];
+    edit(g);
+    const text = JSON.stringify(g);
+    const sha = await sha256Hex(strToU8(text));
+    return bundleFiles({ 'golden.json': text, 'model.json': withManifest((m) => { (m['bundle'] as typeof manifest.bundle).files['golden']!.sha256 = sha; }) });
+  }
+
+  test('a model that does not score its own golden.json as training did, or a golden.json of another model', async () => {
+    const engine = await readyEngine();
+    const off = failed(await engine.useBundle(await withGolden((g) => { g.wafers[3]!.probability += 0.01; }), null));
+    expect(off).toMatchObject({ code: 'bundle-invalid' });
+    expect(off.message).toMatch(/^The bundle’s model does not score its own golden\.json as its training did: wafer W0404 gets P\(fail\) /);
+    const other = failed(await engine.useBundle(await withGolden((g) => { g.model_sha256 = 'ab'.repeat(32); }), null));
+    expect(other.message).toContain('The bundle’s golden.json was written for another model file');
+    const short = failed(await engine.useBundle(await withGolden((g) => { g.wafers[0]!.values.pop(); }), null));
+    expect(short.message).toContain('golden.json wafer 1 does not have 37 values');
+    expect(unwrap(await engine.useBundle(await withGolden(() => undefined), null)).model.features).toHaveLength(37);
+  });
+
   test('a failed switch keeps the model and the open file; a good one re-reads the file or closes it; back to the shipped model', async () => {
     const engine = await readyEngine();
     const sample = fileFromDisk(SAMPLE);

@@ -7,7 +7,7 @@
 import { unzipSync } from 'fflate';
 import type { ModelJson } from '../model-json';
 import { fail } from './errors';
-import { checkSha256, validateModelJson, type ModelOrigin } from './model';
+import { checkSha256, validateModelJson, type Model, type ModelOrigin } from './model';
 
 export const BUNDLE_FORMAT = 2;
 
@@ -19,6 +19,8 @@ export const BUNDLE_ORIGIN: ModelOrigin = {
 export interface BundleContents {
   json: ModelJson;
   onnx: Uint8Array;
+  /** golden.json's bytes (hash checked), for checkGolden once the model is built. */
+  golden: Uint8Array;
   /** "synthetic.zip", or "model.json + 3 files". */
   from: string;
 }
@@ -175,9 +177,60 @@ export async function readBundle(files: File[]): Promise<BundleContents> {
   const listed = listedFiles(checkFormat(r));
   plainName(json.onnx.file, 'onnx.file');
   const onnx = await entry(entries, json.onnx.file, 'its ONNX model (onnx.file)').read();
+  const read = new Map<string, Uint8Array>();
   for (const [key, f] of listed) {
     const bytes = await entry(entries, f.file, `bundle.files.${key}`).read();
     await checkSha256(`The bundle file ${f.file}`, bytes, f.sha256, BUNDLE_ORIGIN.mismatchAdvice);
+    read.set(key, bytes);
   }
-  return { json, onnx, from };
+  return { json, onnx, golden: read.get('golden') as Uint8Array, from };
+}
+
+/** Golden rows may differ from this page's scores by float32 rounding only (training checks parity at 1e-5). */
+export const GOLDEN_TOLERANCE = 1e-4;
+
+interface GoldenWafer {
+  id?: unknown;
+  values: (number | null)[];
+  probability: number;
+}
+
+function goldenWafers(golden: Uint8Array, json: ModelJson): GoldenWafer[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(golden));
+  } catch (e) {
+    return bad(`The bundle’s golden.json is not valid JSON (${e instanceof Error ? e.message : String(e)}).`);
+  }
+  if (!isObj(parsed) || !Array.isArray(parsed['wafers']) || parsed['wafers'].length === 0) bad('The bundle’s golden.json has no "wafers" list to check the model against.');
+  const sha = (parsed as Record<string, unknown>)['model_sha256'];
+  if (typeof sha === 'string' && sha.toLowerCase() !== json.onnx.sha256.toLowerCase()) {
+    bad(`The bundle’s golden.json was written for another model file (model_sha256 ${sha}, but onnx.sha256 is ${json.onnx.sha256}): take all the files from the same training run.`);
+  }
+  const wafers = (parsed as { wafers: unknown[] }).wafers;
+  wafers.forEach((w, i) => {
+    const ok = isObj(w) && Array.isArray(w['values']) && w['values'].length === json.features.length && w['values'].every((v) => v === null || typeof v === 'number') && typeof w['probability'] === 'number';
+    if (!ok) bad(`The bundle’s golden.json wafer ${i + 1} does not have ${json.features.length} values (one per feature, null = missing) and a probability.`);
+  });
+  return wafers as GoldenWafer[];
+}
+
+/**
+ * The model as this page runs it must score golden.json's wafers as training did: a graph that loads but computes
+ * something else (another runtime's semantics, a mangled export) is refused before any file is scored with it.
+ */
+export async function checkGolden(model: Model, json: ModelJson, golden: Uint8Array): Promise<void> {
+  const wafers = goldenWafers(golden, json);
+  const nF = json.features.length;
+  const matrix = new Float32Array(wafers.length * nF);
+  wafers.forEach((w, r) => w.values.forEach((v, c) => (matrix[r * nF + c] = v === null ? Number.NaN : v)));
+  const scored = await model.score(matrix, wafers.length);
+  const worst = wafers.reduce((at, w, i) => (Math.abs((scored[i] as number) - w.probability) > Math.abs((scored[at] as number) - (wafers[at] as GoldenWafer).probability) ? i : at), 0);
+  const diff = Math.abs((scored[worst] as number) - (wafers[worst] as GoldenWafer).probability);
+  if (!(diff <= GOLDEN_TOLERANCE)) {
+    const id = (wafers[worst] as GoldenWafer).id;
+    bad(
+      `The bundle’s model does not score its own golden.json as its training did: wafer ${typeof id === 'string' ? id : worst + 1} gets P(fail) ${(scored[worst] as number).toFixed(6)} here, golden.json says ${(wafers[worst] as GoldenWafer).probability.toFixed(6)} (tolerance ${GOLDEN_TOLERANCE}). The ONNX export or the bundle is broken.`,
+    );
+  }
 }

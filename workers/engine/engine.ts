@@ -6,6 +6,7 @@ import type {
   CellEdit,
   DataState,
   EditResult,
+  EditsResult,
   EngineApi,
   ExportOptions,
   ExportResult,
@@ -22,7 +23,7 @@ import type {
   Result,
   WindowRequest,
 } from '../api';
-import { BUNDLE_ORIGIN, readBundle } from './bundle';
+import { BUNDLE_ORIGIN, checkGolden, readBundle } from './bundle';
 import { CancelToken, EngineFailure, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
@@ -265,8 +266,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
       });
     },
 
-    setCells(edits: CellEdit[], threshold: number): Promise<Result<DataState>> {
-      return guarded(async () => (await edit(edits, threshold, 'setCells')).state);
+    setCells(edits: CellEdit[], threshold: number): Promise<Result<EditsResult>> {
+      return guarded(async () => {
+        const { updates, state } = await edit(edits, threshold, 'setCells');
+        return { ...state, updates };
+      });
     },
 
     scoreLowCoverage(include: boolean, threshold: number): Promise<Result<DataState>> {
