@@ -734,7 +734,7 @@ export class AppState {
     }
     said.push(`The threshold is this model’s own, ${change.model.threshold.value.toFixed(3)}.`);
     this.modelNotice = said.join(' ');
-    if (this.file) void this.storeModel();
+    if (this.file) void this.storeModel().then(() => this.storeEdits()); // the kept threshold becomes this model's too
   }
 
   /**

@@ -1,6 +1,6 @@
 /** Accessibility (axe-core) on the app's main states: no serious or critical violations. */
 import AxeBuilder from '@axe-core/playwright';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, openApp, pickFile, records, root, sampleText, test } from './fixtures';
 
@@ -75,7 +75,7 @@ test('axe: notices, a refused threshold, isolated ids and the download confirmat
 // Issue 11, point 2 (branch bundles): the model chooser with another model active, and with a refused bundle.
 test('axe: another model in use, and a bundle refused', async ({ page }) => {
   const dir = `${root}tests/fixtures/bundles/synthetic`;
-  const files = ['golden.json', 'model.json', 'report.md', 'synthetic-xgb.onnx'].map((name) => ({ name, mimeType: 'application/octet-stream', buffer: readFileSync(`${dir}/${name}`) }));
+  const files = readdirSync(dir).map((name) => ({ name, mimeType: 'application/octet-stream', buffer: readFileSync(`${dir}/${name}`) }));
   await openApp(page);
   await page.getByTestId('bundle-input').setInputFiles(files);
   await expect(page.getByTestId('shipped-model-button')).toBeVisible();

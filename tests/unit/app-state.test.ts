@@ -2,14 +2,15 @@
  * The UI state over the real engine and model, in-process: what the page does through its worker bridge, minus
  * the worker. Load, cancel, results at the UI's threshold, coalesced summaries, edits and the restart replay.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
 import { AppState, MAX_KEPT_FILE_BYTES, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
 import type { Engine } from '../../workers/engine/engine';
 import { memorySessionStore, type SessionStore } from '../../src/lib/session-store';
-import { fileFromDisk, fileFromText, modelJson, path, readyEngine, SAMPLE } from './helpers';
+import { BUNDLE_DIR, bundleFixture } from './bundle-fixture';
+import { fileFromDisk, fileFromText, modelJson, path, readyEngine, root, SAMPLE } from './helpers';
 
 const T = modelJson.threshold.value;
 const FIRST_ROWS: WindowRequest = { start: 0, count: 3, colStart: 0, colCount: 592, order: 'file' };
@@ -464,18 +465,16 @@ describe('edits are never dropped silently', () => {
 });
 
 describe('another model: the UI state switches bundles over the engine', () => {
-  const BUNDLE_DIR = 'tests/fixtures/bundles/synthetic';
-  const bundleNames = readdirSync(path(BUNDLE_DIR)).sort();
+  const fixture = bundleFixture(root);
+  const { manifest, golden, names: bundleNames } = fixture;
   const bundle = (skip: string[] = []) => bundleNames.filter((n) => !skip.includes(n)).map((n) => fileFromDisk(`${BUNDLE_DIR}/${n}`));
-  const synthetic = JSON.parse(readFileSync(path(`${BUNDLE_DIR}/model.json`), 'utf8')) as { name: string; threshold: { value: number }; features: string[] };
-  const golden = JSON.parse(readFileSync(path(`${BUNDLE_DIR}/golden.json`), 'utf8')) as { wafers: { id: string; probability: number }[] };
+  const N = manifest.features.length;
 
-  /** The first 60 sample wafers beside the 60 synthetic ones, row by row: a file both models can read. */
+  /** The bundle's golden wafers beside the first sample wafers, row by row: a file both models can read. */
   function bothModelsFile(): File {
-    const lines = (rel: string) => readFileSync(path(rel), 'utf8').trimEnd().split('\n');
-    const secom = lines(SAMPLE);
-    const synth = lines('tests/fixtures/bundles/synthetic-wafers.csv');
-    return new File([synth.map((line, i) => `${line},${secom[i] ?? ''}`).join('\n') + '\n'], 'both.csv');
+    const secom = readFileSync(path(SAMPLE), 'utf8').trimEnd().split('\n');
+    const own = fixture.wafersCsv.trimEnd().split('\n');
+    return new File([own.map((line, i) => `${line},${secom[i] ?? ''}`).join('\n') + '\n'], 'both.csv');
   }
 
   test('a failed switch keeps the model, the file and the edits; the bundle that cannot read the file may be used without it', async () => {
@@ -498,12 +497,12 @@ describe('another model: the UI state switches bundles over the engine', () => {
     // Closing the file would discard the edit: asked first.
     expect(app.pendingSwitch?.target).toBe('the other model (closing wafer_23012020_041211.csv)');
     await app.discardEditsAndSwitch();
-    expect(app.model?.name).toBe(synthetic.name);
+    expect(app.model?.name).toBe(manifest.name);
     expect(app.summary).toBeNull();
     expect(app.file).toBeNull();
     expect(app.modelNotice).toContain('wafer_23012020_041211.csv was closed: it cannot be read with this model.');
     expect(app.editCount).toBe(0);
-    expect(app.threshold).toBe(synthetic.threshold.value);
+    expect(app.threshold).toBe(manifest.threshold.value);
   });
 
   test('a switch re-reads the open file against the new model, carries the edits over with their new issues, and back again', async () => {
@@ -512,26 +511,26 @@ describe('another model: the UI state switches bundles over the engine', () => {
     expect(await app.loadFile(bothModelsFile(), { keepEdits: false })).toBe(true);
     const header = app.summary?.columns.map((c) => c.header) ?? [];
     const sensor5 = header.indexOf('Sensor-5');
-    const chamber3 = header.indexOf('chamber_pressure_03');
+    const own = header.indexOf(fixture.ownSensor);
     await app.setCell(0, sensor5, '42');
-    await app.setCell(0, chamber3, 'broken');
-    expect(app.editIssues).toEqual([]); // chamber_pressure_03 is no sensor of the shipped model
+    await app.setCell(0, own, 'broken');
+    expect(app.editIssues).toEqual([]); // the bundle's sensor is no sensor of the shipped model
 
     expect(await app.useBundle(bundle())).toBe(true);
     expect(app.modelError).toBeNull();
-    expect(app.model).toMatchObject({ name: synthetic.name, source: { kind: 'bundle', from: `model.json + ${bundleNames.length - 1} files` } });
-    expect(app.summary?.columns.filter((c) => c.role === 'feature').length).toBe(37);
+    expect(app.model).toMatchObject({ name: manifest.name, source: { kind: 'bundle', from: `model.json + ${bundleNames.length - 1} files` } });
+    expect(app.summary?.columns.filter((c) => c.role === 'feature').length).toBe(N);
     expect(app.summary?.mapping.missingFeatures).toEqual([]);
-    expect(app.threshold).toBe(synthetic.threshold.value);
-    expect(app.modelNotice).toContain('both.csv was read again against its 37 sensors');
+    expect(app.threshold).toBe(manifest.threshold.value);
+    expect(app.modelNotice).toContain(`both.csv was read again against its ${N} sensors`);
     expect(app.modelNotice).toContain('All your 2 edits carried over; 1 of them is in a column this model does not read (kept in the download).');
     expect(app.editCount).toBe(2);
-    expect(app.editIssues).toMatchObject([{ row: 0, col: chamber3, text: 'broken' }]);
-    const rows = await app.window({ start: 0, count: 60, colStart: 0, colCount: 1, order: 'file' });
+    expect(app.editIssues).toMatchObject([{ row: 0, col: own, text: 'broken' }]);
+    const rows = await app.window({ start: 0, count: golden.wafers.length, colStart: 0, colCount: 1, order: 'file' });
     if (!rows.ok) throw new Error(rows.error.message);
-    // Every wafer but the edited one scores as onnxruntime scored it in training.
+    // Every wafer but the edited one scores as its training scored it.
     rows.value.rows.slice(1).forEach((r, i) => expect(Math.abs((r.probability ?? Number.NaN) - (golden.wafers[i + 1]?.probability ?? 0))).toBeLessThan(1e-5));
-    expect((await sessionStore.read())?.model).toMatchObject({ name: synthetic.name, source: { kind: 'bundle' } });
+    expect((await sessionStore.read())?.model).toMatchObject({ name: manifest.name, source: { kind: 'bundle' } });
     expect((await sessionStore.read())?.model?.bundle?.map((f) => f.name)).toEqual(bundleNames);
 
     expect(await app.useShippedModel()).toBe(true);
@@ -541,24 +540,38 @@ describe('another model: the UI state switches bundles over the engine', () => {
     expect(app.editIssues).toEqual([]);
     expect(app.threshold).toBe(T);
     expect(app.modelNotice).toContain('1 of them is in a column this model does not read');
+    expect((await sessionStore.read())?.model).toMatchObject({ source: { kind: 'shipped' }, bundle: null });
   });
 
   test('a kept session records its model: a reload opens that bundle again before restoring the edits', async () => {
     const sessionStore = memorySessionStore();
     const first = await startedApp({ sessionStore });
     await first.app.useBundle(bundle());
-    expect(await first.app.loadFile(fileFromDisk('tests/fixtures/bundles/synthetic-wafers.csv'), { keepEdits: false })).toBe(true);
-    const chamber3 = first.app.summary?.columns.findIndex((c) => c.header === 'chamber_pressure_03') ?? -1;
-    await first.app.setCell(2, chamber3, 'broken');
-    await untilStored(sessionStore, [`2:${chamber3}`]);
+    expect(await first.app.loadFile(fileFromText(fixture.wafersCsv, 'wafers.csv'), { keepEdits: false })).toBe(true);
+    const own = first.app.summary?.columns.findIndex((c) => c.header === fixture.ownSensor) ?? -1;
+    await first.app.setCell(2, own, 'broken');
+    await untilStored(sessionStore, [`2:${own}`]);
 
     const { app } = await startedApp({ sessionStore });
     await until(() => app.storedOffer !== null);
-    expect(app.storedOffer?.otherModel).toBe(`${synthetic.name} 0.1.0 (from model.json + ${bundleNames.length - 1} files)`);
+    expect(app.storedOffer?.otherModel).toBe(`${manifest.name} ${manifest.version} (from model.json + ${bundleNames.length - 1} files)`);
     await app.restoreStoredSession();
-    expect(app.model?.name).toBe(synthetic.name);
+    expect(app.model?.name).toBe(manifest.name);
     expect(app.info).toContain('It is open with the model it was kept with');
-    expect(app.editIssues).toMatchObject([{ row: 2, col: chamber3, text: 'broken' }]);
-    expect(app.results?.rows).toBe(60);
+    expect(app.editIssues).toMatchObject([{ row: 2, col: own, text: 'broken' }]);
+    expect(app.results?.rows).toBe(golden.wafers.length);
+  });
+
+  test('a session kept with another version of the shipped model is read against the active one, and says so', async () => {
+    const sessionStore = memorySessionStore();
+    await sessionStore.writeFile(fileFromDisk(SAMPLE), T, { name: 'SECOM wafer fault detector (XGBoost)', version: '0.9.0', sha256: 'ab'.repeat(32), source: { kind: 'shipped' }, bundle: null });
+    await sessionStore.writeEdits({ edits: [{ row: 1, col: 60, text: '7' }], edited: ['1:60'], issues: [], threshold: T });
+    const { app } = await startedApp({ sessionStore });
+    await until(() => app.storedOffer !== null);
+    expect(app.storedOffer?.otherModel).toBe('SECOM wafer fault detector (XGBoost) 0.9.0 (shipped with the page then)');
+    await app.restoreStoredSession();
+    expect(app.info).toContain('It was kept with SECOM wafer fault detector (XGBoost) 0.9.0 (shipped with the page then); it was read against SECOM wafer fault detector (XGBoost) 1.0.0 (shipped with the page)');
+    expect(app.editCount).toBe(1);
+    expect((await sessionStore.read())?.model?.version).toBe('1.0.0');
   });
 });
