@@ -171,3 +171,27 @@ test('bad bundles are refused with their own messages; the shipped model stays i
     await expect(activeModel(page)).toContainText('shipped with the page');
   }
 });
+
+test('a reload offers the kept file with the model it was open with, and restoring opens that bundle again', async ({ page }) => {
+  const own = records(WAFERS)[0]!.split(',').indexOf(fixture.ownSensor);
+  await openApp(page);
+  await pickBundle(page, bundleFiles());
+  await pickFile(page, 'synthetic-wafers.csv', WAFERS);
+  await expect(page.getByTestId('kept-note')).toBeVisible();
+  const cell = page.locator(`[data-testid="grid-cell"][data-row="0"][data-col="${own}"]`);
+  await cell.dblclick();
+  await page.getByTestId('cell-editor').fill('broken');
+  await page.getByTestId('cell-editor').press('Enter');
+  await expect(page.getByTestId('edit-issues-message')).toContainText(`row 1, ${fixture.ownSensor}: ‘broken’`);
+
+  page.on('dialog', (dialog) => void dialog.accept());
+  await page.reload();
+  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
+  await expect(activeModel(page)).toContainText('shipped with the page');
+  await expect(page.getByTestId('restore-model')).toContainText(`They were kept with ${manifest.name} ${manifest.version} (from model.json + ${NAMES.length - 1} files)`);
+  await page.getByTestId('restore-button').click();
+  await expect(activeModel(page)).toContainText(`${manifest.name} ${manifest.version} — from model.json + ${NAMES.length - 1} files`);
+  await expect(page.getByText('Restored synthetic-wafers.csv with your edit from this browser. It is open with the model it was kept with')).toBeVisible();
+  await expect(page.getByTestId('edit-issues-message')).toContainText(`row 1, ${fixture.ownSensor}: ‘broken’`);
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', String(golden.wafers.length));
+});
