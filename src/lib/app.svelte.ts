@@ -694,6 +694,9 @@ export class AppState {
       this.refuseSwitch(result.error, bundle, file);
       return false;
     }
+    // What the banners said was about the file as the previous model read it.
+    this.error = null;
+    this.info = null;
     await this.takeSwitch(result.value, bundle, reload, choicesDropped);
     return true;
   }

@@ -4,6 +4,7 @@
  * its wafers are predicted as onnxruntime predicted them in training; the open file is re-mapped on each switch and
  * back; bad bundles are refused with their own messages, the shipped model staying in use.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { strToU8, zipSync } from 'fflate';
 import type { Page } from '@playwright/test';
@@ -164,6 +165,16 @@ test('bad bundles are refused with their own messages; the shipped model stays i
     { give: () => dropOn(page, '[data-testid="model-chooser"]', 'nested.zip', bundleZip('synthetic/')), message: '“nested.zip” holds folders (synthetic/golden.json' },
     { give: () => dropOn(page, '[data-testid="model-chooser"]', 'broken.zip', strToU8('PK\u0003\u0004 no zip')), message: '“broken.zip” is not a readable zip archive' },
   ];
+  // A model file that is no ONNX graph, and one whose input is narrower than the features: model.json lists their sha256.
+  const garbage = Buffer.from('not an onnx graph');
+  const onnxSha = manifest.onnx.sha256;
+  const withOnnxSha = (sha: string) => Buffer.from(manifestText.replace(onnxSha, sha));
+  const narrow = JSON.parse(manifestText) as { features: string[] };
+  narrow.features = narrow.features.slice(0, N - 1);
+  cases.push(
+    { give: () => pickBundle(page, bundleFiles({ [manifest.onnx.file]: garbage, 'model.json': withOnnxSha(createHash('sha256').update(garbage).digest('hex')) })), message: `The model file ${manifest.onnx.file} could not be loaded by onnxruntime` },
+    { give: () => pickBundle(page, bundleFiles({ 'model.json': Buffer.from(JSON.stringify(narrow)) })), message: `but model.json lists ${N - 1} features: the ONNX graph needs [N, ${N - 1}]` },
+  );
   for (const c of cases) {
     await c.give();
     await expect(page.getByTestId('model-error-text')).toContainText(c.message);
