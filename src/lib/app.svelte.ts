@@ -290,7 +290,7 @@ export class AppState {
       this.info = 'The file kept in this browser is no longer there.';
       return;
     }
-    const modelNote = await this.modelForRestore(stored.model);
+    const modelNote = await this.modelForRestore(stored.model, stored.file.name);
     if (!(await this.loadFile(stored.file, { keepEdits: false, keepStored: true }))) return;
     if (stored.edits.length > 0) {
       // Against another model the same edits may be valid readings or not: the issues come from this replay.
@@ -309,12 +309,12 @@ export class AppState {
    * Before a restore: switch to the model the session was kept with when that was a bundle (its files are kept
    * too). Answers what the user must know when the file is read against another model ('' when it is the same).
    */
-  private async modelForRestore(kept: StoredModel | null): Promise<string> {
+  private async modelForRestore(kept: StoredModel | null, fileName: string): Promise<string> {
     const other = this.otherModelText(kept);
     if (other === null || this.model === null) return '';
     if (kept?.source.kind === 'bundle' && kept.bundle) {
       if (await this.switchModel('Opening the model it was kept with', (_r, onProgress) => this.engine().useBundle(kept.bundle ?? [], null, onProgress), kept.bundle, false)) {
-        this.modelNotice = `Now using ${modelLabel(this.model)}, the model ${kept.name} was kept with.`;
+        this.modelNotice = `Now using ${modelLabel(this.model)}, the model ${fileName} was kept with.`;
         return ` It is open with the model it was kept with, ${modelLabel(this.model)}.`;
       }
       const reason = this.modelError ?? '';
