@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { strToU8, zipSync } from 'fflate';
 import type { Page } from '@playwright/test';
 import { bundleFixture } from '../unit/bundle-fixture';
-import { expect, openApp, pickFile, records, root, sampleText, test } from './fixtures';
+import { expect, golden as shippedGolden, openApp, pickFile, records, root, sampleText, test } from './fixtures';
 
 // Read through the contract only (see bundle-fixture.ts): the pipeline's bundle may replace the stand-in one.
 const fixture = bundleFixture(root);
@@ -124,6 +124,12 @@ test('a switch re-maps the open file with its edits, and "Back to the shipped mo
   // Under this model the edited cell is a sensor reading, and 'broken' is none: the Messages say so.
   await expect(page.getByTestId('edit-issues-message')).toContainText(`row 2, ${fixture.ownSensor}: ‘broken’`);
   await expect(cell).toContainText('broken');
+  // The download is the file as this model reads it: the edit kept, every other wafer as the bundle's training scored it.
+  const asBundle = await downloadProbabilities(page);
+  expect(asBundle.ids).toEqual(golden.wafers.map((w) => w.id));
+  asBundle.p.forEach((p, i) => {
+    if (i !== 1) expect(Math.abs(p - golden.wafers[i]!.probability), `wafer ${i + 1}`).toBeLessThanOrEqual(1e-5);
+  });
 
   await page.getByTestId('shipped-model-button').click();
   await expect(activeModel(page)).toContainText('shipped with the page');
@@ -131,6 +137,9 @@ test('a switch re-maps the open file with its edits, and "Back to the shipped mo
   await expect(page.getByTestId('columns-report')).toContainText('590 of 590 sensor columns matched the model.');
   await expect(page.getByTestId('edit-issues-message')).toHaveCount(0);
   await expect(cell).toContainText('broken');
+  // The edit is in a column the shipped model does not read: every wafer scores as the sample's golden says.
+  const asShipped = await downloadProbabilities(page);
+  asShipped.p.forEach((p, i) => expect(Math.abs(p - shippedGolden.sample.probabilities[i]!), `wafer ${i + 1}`).toBeLessThanOrEqual(1e-5));
 });
 
 test('a bundle that cannot read the open file is not switched to, and may be used without the file', async ({ page }) => {
