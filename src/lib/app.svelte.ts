@@ -196,6 +196,8 @@ export class AppState {
   switchOffer = $state.raw<SwitchOffer | null>(null);
   /** The active bundle's files (null: the shipped model), for an engine restart and the kept session. */
   private activeBundle: File[] | null = null;
+  /** The shipped model loaded when the engine started ("Back to the shipped model" is possible). */
+  shippedAvailable = $state(false);
 
   private bridge: Bridge | null = null;
   private ready: Promise<boolean> = Promise.resolve(false);
@@ -217,6 +219,11 @@ export class AppState {
     return this.summary?.mapping.needsConsent ?? false;
   }
 
+  /** A model can be switched to: with a working engine, even when the shipped model could not be loaded. */
+  get canSwitchModel(): boolean {
+    return this.busy === null && (this.engineState === 'ready' || (this.engineState === 'error' && !this.engineCrashed));
+  }
+
   /** The rows have been through the model: scored, or withheld for low coverage (results exist from then on). */
   get hasPredictions(): boolean {
     return this.results !== null;
@@ -233,6 +240,7 @@ export class AppState {
     this.engineMessage = 'Loading the model…';
     this.engineCrashed = false;
     this.busy = null;
+    this.shippedAvailable = false;
     const bridge: Bridge = this.deps.createBridge((detail) => this.onEngineDeath(bridge, detail));
     this.bridge = bridge;
     this.ready = bridge.init(this.deps.modelUrls()).then((result) => {
@@ -243,6 +251,7 @@ export class AppState {
         return false;
       }
       this.model = result.value;
+      this.shippedAvailable = true;
       this.engineState = 'ready';
       this.engineMessage = 'Model ready';
       if (this.summary === null) {
@@ -672,7 +681,7 @@ export class AppState {
       this.modelError = `The model was not switched, because another operation is running (${this.busy.label}). Try again when it has finished.`;
       return false;
     }
-    if (this.engineState !== 'ready' || !(await this.ready)) {
+    if (!this.canSwitchModel) {
       this.modelError = `The model cannot be switched now: ${this.engineMessage}`;
       return false;
     }
@@ -713,6 +722,12 @@ export class AppState {
   }
 
   private async takeSwitch(change: ModelSwitch, bundle: File[] | null, reload: ReloadRequest | null, choicesDropped: boolean): Promise<void> {
+    if (this.engineState === 'error') {
+      // The shipped model had failed to load: the engine works, with this model.
+      this.engineState = 'ready';
+      this.engineMessage = 'Model ready';
+      this.ready = Promise.resolve(true);
+    }
     const fedBefore = new Set(this.summary?.columns.filter((c) => c.role === 'feature' && !c.duplicate).map((c) => c.index) ?? []);
     const hadLowCoverageChoice = this.lowCoverageChoice;
     this.model = change.model;

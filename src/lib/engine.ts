@@ -110,7 +110,11 @@ export class EngineBridge implements Bridge {
   }
   /** The bundle's Files and the open File go as handles: structured clone shares their bytes, the worker reads them. */
   useBundle(files: File[], reload: ReloadRequest | null, onProgress: (p: Progress) => void) {
-    return this.call((api) => api.useBundle(files, reload, proxy(onProgress)));
+    return this.call((api) => api.useBundle(files, reload, proxy(onProgress))).then((result) => {
+      // When the shipped model failed to load, the heartbeat starts with the first model that did.
+      if (result.ok) this.startHeartbeat();
+      return result;
+    });
   }
   useShippedModel(reload: ReloadRequest | null, onProgress: (p: Progress) => void) {
     return this.call((api) => api.useShippedModel(reload, proxy(onProgress)));

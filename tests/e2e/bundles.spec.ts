@@ -215,3 +215,21 @@ test('a reload offers the kept file with the model it was open with, and restori
   await expect(page.getByTestId('edit-issues-message')).toContainText(`row 1, ${fixture.ownSensor}: ‘broken’`);
   await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', String(golden.wafers.length));
 });
+
+test('when the shipped model cannot be loaded, another model can still be used', async ({ page }) => {
+  await page.route('**/secom-xgb.onnx', async (route) => {
+    const response = await route.fetch();
+    const body = Buffer.from(await response.body());
+    body[body.length >> 1] ^= 0xff;
+    await route.fulfill({ response, body });
+  });
+  await page.goto('./');
+  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'error', { timeout: 30_000 });
+  await expect(activeModel(page)).toContainText('No model is in use: the one shipped with the page could not be loaded.');
+  await pickBundle(page, bundleFiles());
+  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
+  await expect(activeModel(page)).toContainText(`${manifest.name} ${manifest.version}`);
+  await expect(page.getByTestId('shipped-model-button')).toHaveCount(0);
+  await pickFile(page, 'synthetic-wafers.csv', WAFERS);
+  await expectGoldenPredictions(page);
+});

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
 import { AppState, MAX_KEPT_FILE_BYTES, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
-import type { Engine } from '../../workers/engine/engine';
+import { createEngine, type Engine } from '../../workers/engine/engine';
 import { memorySessionStore, type SessionStore } from '../../src/lib/session-store';
 import { BUNDLE_DIR, bundleFixture } from './bundle-fixture';
 import { fileFromDisk, fileFromText, modelJson, path, readyEngine, root, SAMPLE } from './helpers';
@@ -573,5 +573,31 @@ describe('another model: the UI state switches bundles over the engine', () => {
     expect(app.info).toContain('It was kept with SECOM wafer fault detector (XGBoost) 0.9.0 (shipped with the page then); it was read against SECOM wafer fault detector (XGBoost) 1.0.0 (shipped with the page)');
     expect(app.editCount).toBe(1);
     expect((await sessionStore.read())?.model?.version).toBe('1.0.0');
+  });
+});
+
+describe('another model when the shipped one could not be loaded', () => {
+  test('a bundle still works: the engine becomes ready with it, files are read, and there is no way back to a shipped model that is not there', async () => {
+    const fixture = bundleFixture(root);
+    const engine = createEngine({ fetch: async () => new Response('not found', { status: 404, statusText: 'Not Found' }) });
+    const app = new AppState({
+      createBridge: () => new RecordingBridge(engine),
+      modelUrls: () => ({ modelJson: 'https://example.invalid/models/model.json', modelDir: 'https://example.invalid/models/' }),
+      fetchSample: async () => fileFromDisk(SAMPLE),
+      saveBlob: () => undefined,
+    });
+    app.startEngine();
+    await until(() => app.engineState === 'error');
+    expect(app.engineMessage).toContain('Could not download the model description');
+    expect(app.canSwitchModel).toBe(true);
+    expect(await app.useBundle(fixture.names.map((n) => fileFromDisk(`${BUNDLE_DIR}/${n}`)))).toBe(true);
+    expect(app.engineState).toBe('ready');
+    expect(app.model?.name).toBe(fixture.manifest.name);
+    expect(app.shippedAvailable).toBe(false);
+    expect(await app.loadFile(fileFromText(fixture.wafersCsv, 'wafers.csv'), { keepEdits: false })).toBe(true);
+    expect(app.results?.rows).toBe(fixture.golden.wafers.length);
+    expect(await app.useShippedModel()).toBe(false);
+    expect(app.modelError).toContain('The shipped model is not available: it could not be loaded when the page started');
+    expect(app.summary?.rows).toBe(fixture.golden.wafers.length);
   });
 });

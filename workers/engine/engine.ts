@@ -195,7 +195,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     useShippedModel(reload: ReloadRequest | null, onProgress?: ProgressCallback) {
-      return guarded(async (token) => switchModel(shipped ?? fail('model-not-ready', 'The shipped model is not loaded yet.'), reload, token, onProgress));
+      const unavailable = (): never => fail('model-not-ready', 'The shipped model is not available: it could not be loaded when the page started (reload the page to try again).');
+      return guarded(async (token) => switchModel(shipped ?? unavailable(), reload, token, onProgress));
     },
 
     initFromBytes(modelJson: unknown, onnx: Uint8Array) {
