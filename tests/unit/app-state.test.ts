@@ -562,6 +562,22 @@ describe('another model: the UI state switches bundles over the engine', () => {
     expect(app.results?.rows).toBe(golden.wafers.length);
   });
 
+  test('an engine restart opens the bundle in use again before reloading the file and its edits', async () => {
+    const { app, kill } = await startedApp();
+    await app.useBundle(bundle());
+    expect(await app.loadFile(fileFromText(fixture.wafersCsv, 'wafers.csv'), { keepEdits: false })).toBe(true);
+    const own = app.summary?.columns.findIndex((c) => c.header === fixture.ownSensor) ?? -1;
+    await app.setCell(1, own, 'broken');
+    kill('test');
+    expect(app.engineState).toBe('error');
+    await app.restartEngine();
+    expect(app.engineState).toBe('ready');
+    expect(app.model?.name).toBe(manifest.name);
+    expect(app.summary?.columns.filter((c) => c.role === 'feature').length).toBe(N);
+    expect(app.editCount).toBe(1);
+    expect(app.info).toBe('Engine restarted: wafers.csv reloaded and your edit re-applied.');
+  });
+
   test('a session kept with another version of the shipped model is read against the active one, and says so', async () => {
     const sessionStore = memorySessionStore();
     await sessionStore.writeFile(fileFromDisk(SAMPLE), T, { name: 'SECOM wafer fault detector (XGBoost)', version: '0.9.0', sha256: 'ab'.repeat(32), source: { kind: 'shipped' }, bundle: null });
