@@ -197,6 +197,7 @@ test('a reload offers the kept file with the model it was open with, and restori
   const own = records(WAFERS)[0]!.split(',').indexOf(fixture.ownSensor);
   await openApp(page);
   await pickBundle(page, bundleFiles());
+  await expect(page.getByTestId('shipped-model-button')).toBeVisible();
   await pickFile(page, 'synthetic-wafers.csv', WAFERS);
   await expect(page.getByTestId('kept-note')).toBeVisible();
   const cell = page.locator(`[data-testid="grid-cell"][data-row="0"][data-col="${own}"]`);
