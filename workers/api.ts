@@ -7,10 +7,26 @@ import type { ModelJson } from './model-json';
 
 export type { ModelJson } from './model-json';
 
+/** Where the active model came from: the bundle shipped with the page, or one the user gave (its zip's or files' name). */
+export type ModelSource = { kind: 'shipped' } | { kind: 'bundle'; from: string };
+
 /** The model as init() answers it: model.json, plus what the engine reads from the ONNX file itself. */
 export interface ModelInfo extends ModelJson {
   /** The sensors the model's trees split on, in model order: per-wafer coverage is counted over these. */
   modelSensors: string[];
+  source: ModelSource;
+}
+
+/** The open file, read again against the model switched to (with the user's choices; the new model's threshold). */
+export interface ReloadRequest {
+  file: File;
+  choices: LoadChoices;
+}
+
+/** What a model switch answers: the new model, and the file read against it (null when no file was given). */
+export interface ModelSwitch {
+  model: ModelInfo;
+  load: LoadResult | null;
 }
 
 /** Machine-readable error codes; the engine also sends a ready-to-show `message`. */
@@ -19,6 +35,9 @@ export type EngineErrorCode =
   | 'model-invalid' // model.json malformed or inconsistent
   | 'model-hash-mismatch' // sha256 of the .onnx file differs from model.json
   | 'model-not-ready' // a call that needs the model came before init()
+  | 'bundle-invalid' // a bundle the user gave: no model.json, not JSON, a listed file missing, a zip with folders…
+  | 'bundle-unsupported' // a bundle of another format than the one this page reads
+  | 'reload-failed' // the model switch was not made: the open file cannot be read against the new model
   | 'empty-file' // 0 bytes, or only blank lines
   | 'not-text' // binary content (NUL bytes, invalid UTF-8)
   | 'utf16' // UTF-16 encoded file
@@ -251,6 +270,11 @@ export interface EditResult extends DataState {
   update: CellUpdate;
 }
 
+/** What setCells answers: the results, and each edit's update in the order given (a replay re-derives the issues from them). */
+export interface EditsResult extends DataState {
+  updates: CellUpdate[];
+}
+
 /** 'source-asc' / 'source-desc' (a batch only): by source file name, each file's rows in file order. */
 export type RowOrder = 'file' | 'probability-desc' | 'probability-asc' | 'source-asc' | 'source-desc';
 
@@ -365,6 +389,15 @@ export interface EngineApi {
   /** Fetch model.json and the ONNX file, verify its sha256, create the session. */
   init(urls: ModelUrls): Promise<Result<ModelInfo>>;
   /**
+   * Check a bundle the user gave (its files, or one .zip; every listed file's sha256) and switch to its model. With
+   * `reload`, that file is read again against the new model and the switch is made only if both succeed
+   * ('reload-failed' otherwise); without, any open file is closed. A failure changes nothing. The Files are passed
+   * as handles (structured clone shares their bytes), so the bundle is read here, where it is used.
+   */
+  useBundle(files: File[], reload: ReloadRequest | null, onProgress?: ProgressCallback): Promise<Result<ModelSwitch>>;
+  /** Switch back to the model init() loaded, as useBundle does (no download: it is kept since init). */
+  useShippedModel(reload: ReloadRequest | null, onProgress?: ProgressCallback): Promise<Result<ModelSwitch>>;
+  /**
    * Stream-parse the file; scores rows while parsing when the mapping is complete (then `results` is counted at
    * `threshold`). Replaces any loaded file only on success. `choices` override what is detected (number format,
    * id and label columns, label coding).
@@ -380,7 +413,7 @@ export interface EngineApi {
   /** Change one cell (its wafer is re-scored when scored before); results at `threshold`. */
   setCell(edit: CellEdit, threshold: number): Promise<Result<EditResult>>;
   /** Re-apply many edits at once (an engine restart replays the user's edits); results at `threshold`. */
-  setCells(edits: CellEdit[], threshold: number): Promise<Result<DataState>>;
+  setCells(edits: CellEdit[], threshold: number): Promise<Result<EditsResult>>;
   /**
    * Whether wafers with low coverage are scored and counted (true) or have no probability (false, the default
    * for every new file); results at `threshold`.

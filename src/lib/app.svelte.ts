@@ -15,16 +15,18 @@ import type {
   LoadChoices,
   LoadSummary,
   ModelInfo,
+  ModelSwitch,
   ModelUrls,
   Progress,
+  ReloadRequest,
   Result,
   ResultsSummary,
   RowOrder,
   WindowRequest,
 } from '../../workers/api';
 import { BatchState, batchInputs } from './batch.svelte';
-import { formatBytes, formatCount } from './format';
-import type { SessionStore } from './session-store';
+import { formatBytes, formatCount, pluralize } from './format';
+import type { SessionStore, StoredModel } from './session-store';
 
 /** The engine as the UI uses it: the API, plus stopping it for good. */
 export interface Bridge extends Omit<EngineApi, 'ping'> {
@@ -48,10 +50,12 @@ export interface AppDeps {
 export interface StoredOffer {
   fileName: string;
   editCount: number;
+  /** The model it was kept with, when that is not the active one ("… 0.1.0 (from x.zip)"), or why it is unknown. */
+  otherModel: string | null;
 }
 
 export type EngineState = 'loading' | 'ready' | 'error';
-export type BusyKind = 'parse' | 'predict' | 'export';
+export type BusyKind = 'parse' | 'predict' | 'export' | 'model';
 
 /** How many files taking a list of files treats as a batch (one file loads as before). */
 const BATCH_FROM = 2;
@@ -104,6 +108,35 @@ export interface PendingSwitch {
   /** What would be opened, for the question ("wafers.csv", "the sample"). */
   target: string;
   open: () => Promise<unknown>;
+}
+
+/**
+ * A model switch refused only because the open file cannot be read with that model: the user may still switch and
+ * close the file (asked first when that would discard edits).
+ */
+export interface SwitchOffer {
+  /** The bundle's files, or null for the shipped model. */
+  bundle: File[] | null;
+  fileName: string;
+}
+
+/** "Chamber fault detector 0.1.0 (from synthetic.zip)", "SECOM wafer fault detector (XGBoost) 1.0.0 (shipped with the page)". */
+export function modelLabel(model: ModelInfo): string {
+  return `${model.name} ${model.version} (${model.source.kind === 'shipped' ? 'shipped with the page' : `from ${model.source.from}`})`;
+}
+
+/** Dropped files that can only be a model bundle (its model.json or an .onnx file among them), wherever they are dropped. */
+export function isBundleDrop(files: FileList | File[] | null | undefined): boolean {
+  return Array.from(files ?? []).some((f) => f.name === 'model.json' || /\.onnx$/i.test(f.name));
+}
+
+/** Choices that name columns of the file: a new model may use those columns as sensors. */
+function columnChoicesOf(choices: LoadChoices): boolean {
+  return choices.idColumn !== undefined || choices.labelColumn !== undefined || choices.failValue !== undefined;
+}
+
+function numberFormatOnly(choices: LoadChoices): LoadChoices {
+  return choices.numberFormat === undefined ? {} : { numberFormat: choices.numberFormat };
 }
 
 /** Largest file kept in this browser's storage for a reload (see storeFile). */
@@ -160,6 +193,16 @@ export class AppState {
   storedOffer = $state.raw<StoredOffer | null>(null);
   /** The open file and its edits are kept in this browser (the "forget this file" control shows). */
   keptInBrowser = $state(false);
+  /** Why the last model switch was not made (shown by the model chooser); cleared by the next attempt. */
+  modelError = $state<string | null>(null);
+  /** What the last model switch did: the file re-read, the edits carried over, the threshold (shown by the model chooser). */
+  modelNotice = $state<string | null>(null);
+  /** A switch that only the open file stood in the way of (see SwitchOffer). */
+  switchOffer = $state.raw<SwitchOffer | null>(null);
+  /** The active bundle's files (null: the shipped model), for an engine restart and the kept session. */
+  private activeBundle: File[] | null = null;
+  /** The shipped model loaded when the engine started ("Back to the shipped model" is possible). */
+  shippedAvailable = $state(false);
 
   /** A batch of files (issue 14): what only a batch has; its data is in summary/results like one file's. */
   readonly batch = new BatchState();
@@ -184,6 +227,11 @@ export class AppState {
     return this.summary?.mapping.needsConsent ?? false;
   }
 
+  /** A model can be switched to: with a working engine, even when the shipped model could not be loaded. */
+  get canSwitchModel(): boolean {
+    return this.busy === null && (this.engineState === 'ready' || (this.engineState === 'error' && !this.engineCrashed));
+  }
+
   /** The rows have been through the model: scored, or withheld for low coverage (results exist from then on). */
   get hasPredictions(): boolean {
     return this.results !== null;
@@ -200,6 +248,7 @@ export class AppState {
     this.engineMessage = 'Loading the model…';
     this.engineCrashed = false;
     this.busy = null;
+    this.shippedAvailable = false;
     const bridge: Bridge = this.deps.createBridge((detail) => this.onEngineDeath(bridge, detail));
     this.bridge = bridge;
     this.ready = bridge.init(this.deps.modelUrls()).then((result) => {
@@ -210,6 +259,7 @@ export class AppState {
         return false;
       }
       this.model = result.value;
+      this.shippedAvailable = true;
       this.engineState = 'ready';
       this.engineMessage = 'Model ready';
       if (this.summary === null) {
@@ -231,7 +281,14 @@ export class AppState {
   private async offerStoredSession(): Promise<void> {
     const stored = await this.readStore();
     if (!stored || this.summary !== null) return;
-    this.storedOffer = { fileName: stored.file.name, editCount: stored.edited.length };
+    this.storedOffer = { fileName: stored.file.name, editCount: stored.edited.length, otherModel: this.otherModelText(stored.model) };
+  }
+
+  /** The kept session's model when it is not the active one, in words; null when it is the active one. */
+  private otherModelText(kept: StoredModel | null): string | null {
+    if (kept === null) return 'a model the page did not record (it was kept by an earlier version of the page)';
+    if (this.model && kept.sha256 === this.model.onnx.sha256) return null;
+    return `${kept.name} ${kept.version} (${kept.source.kind === 'shipped' ? 'shipped with the page then' : `from ${kept.source.from}`})`;
   }
 
   private async readStore() {
@@ -250,14 +307,38 @@ export class AppState {
       this.info = 'The file kept in this browser is no longer there.';
       return;
     }
+    const modelNote = await this.modelForRestore(stored.model, stored.file.name);
     if (!(await this.loadFile(stored.file, { keepEdits: false, keepStored: true }))) return;
-    if (stored.edits.length > 0 && !(await this.replayEdits(stored.edits))) return;
-    for (const e of stored.edits) this.edits.set(editKey(e.row, e.col), e);
-    this.editedKeys = new Set(stored.edited);
-    this.editIssues = stored.issues;
+    if (stored.edits.length > 0) {
+      // Against another model the same edits may be valid readings or not: the issues come from this replay.
+      const replayed = await this.engine().setCells(stored.edits, this.threshold);
+      if (!replayed.ok) return this.fail(replayed.error);
+      this.takeState(replayed.value);
+      this.takeReplayedEdits(stored.edits, replayed.value.updates);
+    }
     this.keptInBrowser = true;
+    if (modelNote !== '') void this.storeModel();
     if (stored.threshold !== this.threshold) this.setThreshold(stored.threshold);
-    this.info = `Restored ${stored.file.name}${this.editCount > 0 ? ` with your ${this.editsText()}` : ''} from this browser.`;
+    this.info = `Restored ${stored.file.name}${this.editCount > 0 ? ` with your ${this.editsText()}` : ''} from this browser.${modelNote}`;
+  }
+
+  /**
+   * Before a restore: switch to the model the session was kept with when that was a bundle (its files are kept
+   * too). Answers what the user must know when the file is read against another model ('' when it is the same).
+   */
+  private async modelForRestore(kept: StoredModel | null, fileName: string): Promise<string> {
+    const other = this.otherModelText(kept);
+    if (other === null || this.model === null) return '';
+    if (kept?.source.kind === 'bundle' && kept.bundle) {
+      if (await this.switchModel('Opening the model it was kept with', (_r, onProgress) => this.engine().useBundle(kept.bundle ?? [], null, onProgress), kept.bundle, false)) {
+        this.modelNotice = `Now using ${modelLabel(this.model)}, the model ${fileName} was kept with.`;
+        return ` It is open with the model it was kept with, ${modelLabel(this.model)}.`;
+      }
+      const reason = this.modelError ?? '';
+      this.modelError = null;
+      return ` Its model, ${other}, could not be opened again (${reason}), so it was read against ${modelLabel(this.model)}: check the columns and messages.`;
+    }
+    return ` It was kept with ${other}; it was read against ${modelLabel(this.model)}: check the columns and messages.`;
   }
 
   /** Remove the copy kept in this browser (what is on screen stays until another file is opened). */
@@ -285,8 +366,25 @@ export class AppState {
       return;
     }
     try {
-      await store.writeFile(file, this.threshold);
+      await store.writeFile(file, this.threshold, this.storedModel());
       this.keptInBrowser = true;
+    } catch {
+      this.keptInBrowser = false;
+    }
+  }
+
+  /** Which model the kept file is open with (see StoredModel). */
+  private storedModel(): StoredModel {
+    const m = this.model;
+    if (!m) throw new Error('no model to record');
+    return { name: m.name, version: m.version, sha256: m.onnx.sha256, source: m.source, bundle: this.activeBundle };
+  }
+
+  private async storeModel(): Promise<void> {
+    const store = this.deps.sessionStore;
+    if (!store || !this.keptInBrowser) return;
+    try {
+      await store.writeModel(this.storedModel());
     } catch {
       this.keptInBrowser = false;
     }
@@ -319,6 +417,15 @@ export class AppState {
     this.info = null;
     this.startEngine();
     if (!(await this.ready)) return;
+    // A new engine starts with the shipped model: the bundle that was in use is opened again first.
+    const bundle = this.activeBundle;
+    if (bundle) {
+      const reopened = await this.engine().useBundle(bundle, null, () => undefined);
+      if (!reopened.ok) {
+        this.activeBundle = null;
+        this.modelError = `After the restart the bundle could not be opened again (${reopened.error.message}); the shipped model is in use.`;
+      } else this.model = reopened.value.model;
+    }
     const file = this.file;
     if (!file && !this.batch.active) return;
     const edits = await this.reloadKeepingEdits(file, this.choices);
@@ -538,15 +645,186 @@ export class AppState {
     this.summary = result.value.summary;
     this.lastExport = null;
     if (!options.keepEdits) {
-      this.forgetEditsAndView();
+      this.forgetEdits();
+      this.storedOffer = null;
       if (!options.keepStored) await this.storeFile(file);
     }
     this.takeState(result.value);
     return true;
   }
 
-  /** A new file or batch: no edits, no history, no choices of the previous one. */
-  private forgetEditsAndView(): void {
+  /** Switch to the model of a bundle the user picked or dropped (its files, or one .zip); the open file is read again against it. */
+  async useBundle(files: FileList | File[] | null | undefined): Promise<boolean> {
+    const list = files ? Array.from(files) : [];
+    if (list.length === 0) return false;
+    return this.switchModel('Opening the model bundle', (reload, onProgress) => this.engine().useBundle(list, reload, onProgress), list, true);
+  }
+
+  /** Back to the model shipped with the page; the open file is read again against it. */
+  async useShippedModel(): Promise<boolean> {
+    return this.switchModel('Switching back to the shipped model', (reload, onProgress) => this.engine().useShippedModel(reload, onProgress), null, true);
+  }
+
+  /** Make the switch the open file stood in the way of, closing the file (asking first when that discards edits). */
+  acceptSwitchOffer(): void {
+    const offer = this.switchOffer;
+    if (!offer) return;
+    this.switchOffer = null;
+    const bundle = offer.bundle;
+    const run = (onProgress: (p: Progress) => void) => (bundle ? this.engine().useBundle(bundle, null, onProgress) : this.engine().useShippedModel(null, onProgress));
+    const target = bundle ? 'the other model' : 'the shipped model';
+    this.switchTo(`${target} (closing ${offer.fileName})`, () => this.switchModel(`Opening ${target}`, (_r, onProgress) => run(onProgress), bundle, false));
+  }
+
+  dismissSwitchOffer(): void {
+    this.switchOffer = null;
+    this.modelError = null;
+  }
+
+  /**
+   * The one way models change: `run` asks the engine, which reads the open file again against the new model
+   * (withFile) or closes it; nothing changes unless it succeeds. Column choices that no longer fit (an id or label
+   * column the new model reads as a sensor) are dropped, and the user told.
+   */
+  private async switchModel(
+    label: string,
+    run: (reload: ReloadRequest | null, onProgress: (p: Progress) => void) => Promise<Result<ModelSwitch>>,
+    bundle: File[] | null,
+    withFile: boolean,
+  ): Promise<boolean> {
+    if (this.busy) {
+      this.modelError = `The model was not switched, because another operation is running (${this.busy.label}). Try again when it has finished.`;
+      return false;
+    }
+    if (!this.canSwitchModel) {
+      this.modelError = `The model cannot be switched now: ${this.engineMessage}`;
+      return false;
+    }
+    this.modelError = null;
+    this.modelNotice = null;
+    this.switchOffer = null;
+    const file = withFile && this.summary !== null ? this.file : null;
+    const onProgress = this.progressHandler('model', label);
+    let reload: ReloadRequest | null = file ? { file, choices: this.choices } : null;
+    let result = await run(reload, onProgress);
+    let choicesDropped = false;
+    if (!result.ok && result.error.code === 'reload-failed' && reload && columnChoicesOf(reload.choices)) {
+      const plain: ReloadRequest = { file: reload.file, choices: numberFormatOnly(reload.choices) };
+      const retry = await run(plain, onProgress);
+      if (retry.ok) [result, reload, choicesDropped] = [retry, plain, true];
+    }
+    this.busy = null;
+    if (!result.ok) {
+      this.refuseSwitch(result.error, bundle, file);
+      return false;
+    }
+    // What the banners said was about the file as the previous model read it.
+    this.error = null;
+    this.info = null;
+    await this.takeSwitch(result.value, bundle, reload, choicesDropped);
+    return true;
+  }
+
+  private refuseSwitch(error: EngineError, bundle: File[] | null, file: File | null): void {
+    const current = this.model ? modelLabel(this.model) : 'The current model';
+    const kept = `${current} stays in use${this.summary ? `, with ${this.summary.fileName} as it was` : ''}.`;
+    if (error.code === 'cancelled') {
+      this.modelNotice = `The model switch was cancelled. ${kept}`;
+      return;
+    }
+    this.modelError = `${error.message} ${kept}`;
+    if (error.code === 'reload-failed' && file) this.switchOffer = { bundle, fileName: file.name };
+  }
+
+  private async takeSwitch(change: ModelSwitch, bundle: File[] | null, reload: ReloadRequest | null, choicesDropped: boolean): Promise<void> {
+    if (this.engineState === 'error') {
+      // The shipped model had failed to load: the engine works, with this model.
+      this.engineState = 'ready';
+      this.engineMessage = 'Model ready';
+      this.ready = Promise.resolve(true);
+    }
+    const fedBefore = new Set(this.summary?.columns.filter((c) => c.role === 'feature' && !c.duplicate).map((c) => c.index) ?? []);
+    const hadLowCoverageChoice = this.lowCoverageChoice;
+    this.model = change.model;
+    this.activeBundle = bundle;
+    this.threshold = change.model.threshold.value;
+    this.lastExport = null;
+    const said = [`Now using ${modelLabel(change.model)}.`];
+    if (change.load && reload) {
+      this.consent = false;
+      this.lowCoverageChoice = false;
+      this.choices = reload.choices;
+      this.summary = change.load.summary;
+      this.takeState(change.load);
+      said.push(`${reload.file.name} was read again against its ${pluralize(change.model.features.length, 'sensor')} (see Columns and Messages).`);
+      const carried = await this.carryEdits(change.load.summary, fedBefore);
+      if (carried) said.push(carried);
+      if (choicesDropped) said.push('Your choice of the id or label column does not fit this model’s sensors, so those columns were detected again (change them under Columns).');
+      if (hadLowCoverageChoice) said.push('Low-coverage wafers are left unscored again until you choose to score them with this model.');
+    } else if (!reload) {
+      if (this.file) said.push(`${this.file.name} was closed: it cannot be read with this model.`);
+      this.closeFile();
+    }
+    said.push(`The threshold is this model’s own, ${change.model.threshold.value.toFixed(3)}.`);
+    this.modelNotice = said.join(' ');
+    if (this.file) void this.storeModel().then(() => this.storeEdits()); // the kept threshold becomes this model's too
+  }
+
+  /**
+   * Re-apply the edits to the file as read against the new model. Every edit's cell is still there (the same file),
+   * but one that the file's new reading lacks is counted and named, never dropped silently.
+   */
+  private async carryEdits(summary: LoadSummary, fedBefore: Set<number>): Promise<string | null> {
+    const all = [...this.edits.values()];
+    if (all.length === 0) return null;
+    const fits = (e: CellEdit) => e.row < summary.rows && e.col < summary.columns.length;
+    const kept = all.filter(fits);
+    const lost = all.length - kept.length;
+    if (lost > 0) {
+      const gone = new Set(all.filter((e) => !fits(e)).map((e) => editKey(e.row, e.col)));
+      this.undoSteps = this.undoSteps.filter((st) => !gone.has(editKey(st.row, st.col)));
+      this.redoSteps = this.redoSteps.filter((st) => !gone.has(editKey(st.row, st.col)));
+      this.syncHistory();
+    }
+    const replayed = kept.length > 0 ? await this.engine().setCells(kept, this.threshold) : null;
+    if (replayed && !replayed.ok) {
+      this.fail(replayed.error);
+      return `Your edits could not be re-applied (${replayed.error.message}).`;
+    }
+    if (replayed) this.takeState(replayed.value);
+    this.takeReplayedEdits(kept, replayed?.value.updates ?? []);
+    const fedNow = new Set(summary.columns.filter((c) => c.role === 'feature' && !c.duplicate).map((c) => c.index));
+    const unused = [...this.editedKeys].filter((k) => {
+      const col = Number(k.split(':')[1]);
+      return fedBefore.has(col) && !fedNow.has(col);
+    }).length;
+    const parts = [`${kept.length === all.length ? 'All' : formatCount(kept.length) + ' of'} your ${pluralize(all.length, 'edit')} carried over`];
+    if (unused > 0) parts.push(`${pluralize(unused, 'of them is', 'of them are')} in a column this model does not read (kept in the download)`);
+    if (lost > 0) parts.push(`${pluralize(lost, 'edit')} could not be carried over: ${lost === 1 ? 'its cell is' : 'their cells are'} not in the file as read now`);
+    return `${parts.join('; ')}.`;
+  }
+
+  /** The edits as the engine applied them in a replay: which cells differ from the file, which are not valid readings. */
+  private takeReplayedEdits(edits: CellEdit[], updates: CellUpdate[]): void {
+    this.edits = new Map(edits.map((e) => [editKey(e.row, e.col), e]));
+    const last = new Map(updates.map((u) => [editKey(u.row, u.col), u]));
+    this.editedKeys = new Set([...last].filter(([, u]) => u.edited).map(([k]) => k));
+    this.editIssues = [...last.values()].flatMap((u) => (u.issue === null ? [] : [{ row: u.row, col: u.col, text: u.text, issue: u.issue }]));
+    void this.storeEdits();
+  }
+
+  /** The model switched without the file: the page is as before any file, with the new model. */
+  private closeFile(): void {
+    this.file = null;
+    this.summary = null;
+    this.results = null;
+    this.choices = {};
+    this.forgetEdits();
+    this.keptInBrowser = false;
+  }
+
+  /** A new file (or none) starts with no edits, no history and none of the previous file's decisions. */
+  private forgetEdits(): void {
     this.consent = false;
     this.lowCoverageChoice = false;
     this.edits.clear();
@@ -556,7 +834,6 @@ export class AppState {
     this.redoSteps = [];
     this.syncHistory();
     this.order = 'file';
-    this.storedOffer = null;
   }
 
   async predict(): Promise<void> {
@@ -770,7 +1047,8 @@ export class AppState {
     this.lastExport = null;
     this.batch.take(inputs, result.value.batch);
     if (!options.keepEdits) {
-      this.forgetEditsAndView();
+      this.forgetEdits();
+      this.storedOffer = null;
       this.keptInBrowser = false;
       await this.deps.sessionStore?.clear().catch(() => undefined);
     }

@@ -3,7 +3,7 @@
  * plain `Result` error, so no call from the UI can hang forever after the worker crashes.
  */
 import { wrap, proxy, releaseProxy, type Remote } from 'comlink';
-import type { BatchInput, CellEdit, EngineApi, ExportOptions, LoadChoices, ModelUrls, PredictOptions, Progress, Result, WindowRequest } from '../../workers/api';
+import type { BatchInput, CellEdit, EngineApi, ExportOptions, LoadChoices, ModelUrls, PredictOptions, Progress, ReloadRequest, Result, WindowRequest } from '../../workers/api';
 import { startBlobWorker } from '../../workers/blob-worker';
 import engineWorkerUrl from '../../workers/engine.worker.ts?worker&url';
 import type { Bridge } from './app.svelte';
@@ -107,6 +107,17 @@ export class EngineBridge implements Bridge {
   private stopHeartbeat(): void {
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     this.heartbeat = null;
+  }
+  /** The bundle's Files and the open File go as handles: structured clone shares their bytes, the worker reads them. */
+  useBundle(files: File[], reload: ReloadRequest | null, onProgress: (p: Progress) => void) {
+    return this.call((api) => api.useBundle(files, reload, proxy(onProgress))).then((result) => {
+      // When the shipped model failed to load, the heartbeat starts with the first model that did.
+      if (result.ok) this.startHeartbeat();
+      return result;
+    });
+  }
+  useShippedModel(reload: ReloadRequest | null, onProgress: (p: Progress) => void) {
+    return this.call((api) => api.useShippedModel(reload, proxy(onProgress)));
   }
   load(file: File, threshold: number, onProgress: (p: Progress) => void, choices: LoadChoices = {}) {
     return this.call((api) => api.load(file, threshold, proxy(onProgress), choices));

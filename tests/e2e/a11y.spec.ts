@@ -1,6 +1,6 @@
 /** Accessibility (axe-core) on the app's main states: no serious or critical violations. */
 import AxeBuilder from '@axe-core/playwright';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, openApp, pickFile, records, root, sampleText, test } from './fixtures';
 
@@ -78,4 +78,18 @@ test('axe: a folder loaded as a batch (files kept out, the source file column)',
   await expect(page.getByTestId('batch-report')).toHaveAttribute('data-loaded', '3');
   await expect(page.locator('[data-testid="row-source"]').first()).toBeVisible();
   await expectNoSeriousViolations(page, 'batch loaded');
+});
+
+// Issue 11, point 2 (branch bundles): the model chooser with another model active, and with a refused bundle.
+test('axe: another model in use, and a bundle refused', async ({ page }) => {
+  const dir = `${root}tests/fixtures/bundles/synthetic`;
+  const files = readdirSync(dir).map((name) => ({ name, mimeType: 'application/octet-stream', buffer: readFileSync(`${dir}/${name}`) }));
+  await openApp(page);
+  await page.getByTestId('bundle-input').setInputFiles(files);
+  await expect(page.getByTestId('shipped-model-button')).toBeVisible();
+  await expect(page.getByTestId('model-notice')).toBeVisible();
+  await expectNoSeriousViolations(page, 'another model in use');
+  await page.getByTestId('bundle-input').setInputFiles(files.filter((f) => f.name !== 'golden.json'));
+  await expect(page.getByTestId('model-error')).toBeVisible();
+  await expectNoSeriousViolations(page, 'bundle refused');
 });

@@ -7,9 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { BatchInput, CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
 import { AppState, MAX_KEPT_FILE_BYTES, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
-import type { Engine } from '../../workers/engine/engine';
+import { createEngine, type Engine } from '../../workers/engine/engine';
 import { memorySessionStore, type SessionStore } from '../../src/lib/session-store';
-import { fileFromDisk, fileFromText, modelJson, path, readyEngine, SAMPLE } from './helpers';
+import { BUNDLE_DIR, bundleFixture } from './bundle-fixture';
+import { fileFromDisk, fileFromText, modelJson, path, readyEngine, root, SAMPLE } from './helpers';
 
 const T = modelJson.threshold.value;
 const FIRST_ROWS: WindowRequest = { start: 0, count: 3, colStart: 0, colCount: 592, order: 'file' };
@@ -29,6 +30,8 @@ class RecordingBridge implements Bridge {
   window = (request: WindowRequest) => this.note('window', this.engine.window(request));
   setCell = (edit: CellEdit, threshold: number) => this.note('setCell', this.engine.setCell(edit, threshold));
   setCells = (edits: CellEdit[], threshold: number) => this.note('setCells', this.engine.setCells(edits, threshold));
+  useBundle = (files: File[], reload: Parameters<Engine['useBundle']>[1], onProgress?: (p: Progress) => void) => this.note('useBundle', this.engine.useBundle(files, reload, onProgress));
+  useShippedModel = (reload: Parameters<Engine['useShippedModel']>[0], onProgress?: (p: Progress) => void) => this.note('useShippedModel', this.engine.useShippedModel(reload, onProgress));
   scoreLowCoverage = (include: boolean, threshold: number) => this.note('scoreLowCoverage', this.engine.scoreLowCoverage(include, threshold));
   exportCsv = (options: Parameters<Engine['exportCsv']>[0], onProgress?: (p: Progress) => void) => this.note('exportCsv', this.engine.exportCsv(options, onProgress));
   loadBatch = (inputs: BatchInput[], threshold: number, onProgress?: (p: Progress) => void, choices?: LoadChoices) => this.note('loadBatch', this.engine.loadBatch(inputs, threshold, onProgress, choices));
@@ -425,7 +428,7 @@ describe('edits are never dropped silently', () => {
     // The page again (a reload or a crashed tab): the same storage, a new state and engine.
     const { app } = await startedApp({ sessionStore });
     await until(() => app.storedOffer !== null);
-    expect(app.storedOffer).toEqual({ fileName: 'wafer_23012020_041211.csv', editCount: 2 });
+    expect(app.storedOffer).toEqual({ fileName: 'wafer_23012020_041211.csv', editCount: 2, otherModel: null });
     expect(app.summary).toBeNull();
     await app.restoreStoredSession();
     expect(app.info).toBe('Restored wafer_23012020_041211.csv with your 2 edits from this browser.');
@@ -521,5 +524,159 @@ describe('a batch of files in the UI state (issue 14)', () => {
     await app.loadSample();
     expect(app.batch.active).toBe(false);
     expect(app.summary?.rows).toBe(100);
+  });
+});
+
+describe('another model: the UI state switches bundles over the engine', () => {
+  const fixture = bundleFixture(root);
+  const { manifest, golden, names: bundleNames } = fixture;
+  const bundle = (skip: string[] = []) => bundleNames.filter((n) => !skip.includes(n)).map((n) => fileFromDisk(`${BUNDLE_DIR}/${n}`));
+  const N = manifest.features.length;
+
+  /** The bundle's golden wafers beside the first sample wafers, row by row: a file both models can read. */
+  function bothModelsFile(): File {
+    const secom = readFileSync(path(SAMPLE), 'utf8').trimEnd().split('\n');
+    const own = fixture.wafersCsv.trimEnd().split('\n');
+    return new File([own.map((line, i) => `${line},${secom[i] ?? ''}`).join('\n') + '\n'], 'both.csv');
+  }
+
+  test('a failed switch keeps the model, the file and the edits; the bundle that cannot read the file may be used without it', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    await app.setCell(0, 60, '1e9');
+    const summary = app.summary;
+    expect(await app.useBundle(bundle(['golden.json']))).toBe(false);
+    expect(app.modelError).toMatch(/^The bundle has no golden\.json, which model\.json lists as bundle\.files\.golden/);
+    expect(app.modelError).toContain(`${modelJson.name} ${modelJson.version} (shipped with the page) stays in use, with wafer_23012020_041211.csv as it was.`);
+    expect(app.summary).toBe(summary);
+    expect(app.model?.source).toEqual({ kind: 'shipped' });
+    expect(app.switchOffer).toBeNull();
+
+    expect(await app.useBundle(bundle())).toBe(false);
+    expect(app.modelError).toContain('was not switched to, because “wafer_23012020_041211.csv” cannot be read with it');
+    expect(app.editCount).toBe(1);
+    expect(app.switchOffer).toMatchObject({ fileName: 'wafer_23012020_041211.csv' });
+    app.acceptSwitchOffer();
+    // Closing the file would discard the edit: asked first.
+    expect(app.pendingSwitch?.target).toBe('the other model (closing wafer_23012020_041211.csv)');
+    await app.discardEditsAndSwitch();
+    expect(app.model?.name).toBe(manifest.name);
+    expect(app.summary).toBeNull();
+    expect(app.file).toBeNull();
+    expect(app.modelNotice).toContain('wafer_23012020_041211.csv was closed: it cannot be read with this model.');
+    expect(app.editCount).toBe(0);
+    expect(app.threshold).toBe(manifest.threshold.value);
+  });
+
+  test('a switch re-reads the open file against the new model, carries the edits over with their new issues, and back again', async () => {
+    const sessionStore = memorySessionStore();
+    const { app } = await startedApp({ sessionStore });
+    expect(await app.loadFile(bothModelsFile(), { keepEdits: false })).toBe(true);
+    const header = app.summary?.columns.map((c) => c.header) ?? [];
+    const sensor5 = header.indexOf('Sensor-5');
+    const own = header.indexOf(fixture.ownSensor);
+    await app.setCell(0, sensor5, '42');
+    await app.setCell(0, own, 'broken');
+    expect(app.editIssues).toEqual([]); // the bundle's sensor is no sensor of the shipped model
+
+    expect(await app.useBundle(bundle())).toBe(true);
+    expect(app.modelError).toBeNull();
+    expect(app.model).toMatchObject({ name: manifest.name, source: { kind: 'bundle', from: `model.json + ${bundleNames.length - 1} files` } });
+    expect(app.summary?.columns.filter((c) => c.role === 'feature').length).toBe(N);
+    expect(app.summary?.mapping.missingFeatures).toEqual([]);
+    expect(app.threshold).toBe(manifest.threshold.value);
+    expect(app.modelNotice).toContain(`both.csv was read again against its ${N} sensors`);
+    expect(app.modelNotice).toContain('All your 2 edits carried over; 1 of them is in a column this model does not read (kept in the download).');
+    expect(app.editCount).toBe(2);
+    expect(app.editIssues).toMatchObject([{ row: 0, col: own, text: 'broken' }]);
+    const rows = await app.window({ start: 0, count: golden.wafers.length, colStart: 0, colCount: 1, order: 'file' });
+    if (!rows.ok) throw new Error(rows.error.message);
+    // Every wafer but the edited one scores as its training scored it.
+    rows.value.rows.slice(1).forEach((r, i) => expect(Math.abs((r.probability ?? Number.NaN) - (golden.wafers[i + 1]?.probability ?? 0))).toBeLessThan(1e-5));
+    expect((await sessionStore.read())?.model).toMatchObject({ name: manifest.name, source: { kind: 'bundle' } });
+    expect((await sessionStore.read())?.model?.bundle?.map((f) => f.name)).toEqual(bundleNames);
+
+    expect(await app.useShippedModel()).toBe(true);
+    expect(app.model?.source).toEqual({ kind: 'shipped' });
+    expect(app.summary?.columns.filter((c) => c.role === 'feature').length).toBe(590);
+    expect(app.editCount).toBe(2);
+    expect(app.editIssues).toEqual([]);
+    expect(app.threshold).toBe(T);
+    expect(app.modelNotice).toContain('1 of them is in a column this model does not read');
+    expect((await sessionStore.read())?.model).toMatchObject({ source: { kind: 'shipped' }, bundle: null });
+  });
+
+  test('a kept session records its model: a reload opens that bundle again before restoring the edits', async () => {
+    const sessionStore = memorySessionStore();
+    const first = await startedApp({ sessionStore });
+    await first.app.useBundle(bundle());
+    expect(await first.app.loadFile(fileFromText(fixture.wafersCsv, 'wafers.csv'), { keepEdits: false })).toBe(true);
+    const own = first.app.summary?.columns.findIndex((c) => c.header === fixture.ownSensor) ?? -1;
+    await first.app.setCell(2, own, 'broken');
+    await untilStored(sessionStore, [`2:${own}`]);
+
+    const { app } = await startedApp({ sessionStore });
+    await until(() => app.storedOffer !== null);
+    expect(app.storedOffer?.otherModel).toBe(`${manifest.name} ${manifest.version} (from model.json + ${bundleNames.length - 1} files)`);
+    await app.restoreStoredSession();
+    expect(app.model?.name).toBe(manifest.name);
+    expect(app.info).toContain('It is open with the model it was kept with');
+    expect(app.editIssues).toMatchObject([{ row: 2, col: own, text: 'broken' }]);
+    expect(app.results?.rows).toBe(golden.wafers.length);
+  });
+
+  test('an engine restart opens the bundle in use again before reloading the file and its edits', async () => {
+    const { app, kill } = await startedApp();
+    await app.useBundle(bundle());
+    expect(await app.loadFile(fileFromText(fixture.wafersCsv, 'wafers.csv'), { keepEdits: false })).toBe(true);
+    const own = app.summary?.columns.findIndex((c) => c.header === fixture.ownSensor) ?? -1;
+    await app.setCell(1, own, 'broken');
+    kill('test');
+    expect(app.engineState).toBe('error');
+    await app.restartEngine();
+    expect(app.engineState).toBe('ready');
+    expect(app.model?.name).toBe(manifest.name);
+    expect(app.summary?.columns.filter((c) => c.role === 'feature').length).toBe(N);
+    expect(app.editCount).toBe(1);
+    expect(app.info).toBe('Engine restarted: wafers.csv reloaded and your edit re-applied.');
+  });
+
+  test('a session kept with another version of the shipped model is read against the active one, and says so', async () => {
+    const sessionStore = memorySessionStore();
+    await sessionStore.writeFile(fileFromDisk(SAMPLE), T, { name: 'SECOM wafer fault detector (XGBoost)', version: '0.9.0', sha256: 'ab'.repeat(32), source: { kind: 'shipped' }, bundle: null });
+    await sessionStore.writeEdits({ edits: [{ row: 1, col: 60, text: '7' }], edited: ['1:60'], issues: [], threshold: T });
+    const { app } = await startedApp({ sessionStore });
+    await until(() => app.storedOffer !== null);
+    expect(app.storedOffer?.otherModel).toBe('SECOM wafer fault detector (XGBoost) 0.9.0 (shipped with the page then)');
+    await app.restoreStoredSession();
+    expect(app.info).toContain(`It was kept with SECOM wafer fault detector (XGBoost) 0.9.0 (shipped with the page then); it was read against ${modelJson.name} ${modelJson.version} (shipped with the page)`);
+    expect(app.editCount).toBe(1);
+    expect((await sessionStore.read())?.model?.version).toBe(modelJson.version);
+  });
+});
+
+describe('another model when the shipped one could not be loaded', () => {
+  test('a bundle still works: the engine becomes ready with it, files are read, and there is no way back to a shipped model that is not there', async () => {
+    const fixture = bundleFixture(root);
+    const engine = createEngine({ fetch: async () => new Response('not found', { status: 404, statusText: 'Not Found' }) });
+    const app = new AppState({
+      createBridge: () => new RecordingBridge(engine),
+      modelUrls: () => ({ modelJson: 'https://example.invalid/models/model.json', modelDir: 'https://example.invalid/models/' }),
+      fetchSample: async () => fileFromDisk(SAMPLE),
+      saveBlob: () => undefined,
+    });
+    app.startEngine();
+    await until(() => app.engineState === 'error');
+    expect(app.engineMessage).toContain('Could not download the model description');
+    expect(app.canSwitchModel).toBe(true);
+    expect(await app.useBundle(fixture.names.map((n) => fileFromDisk(`${BUNDLE_DIR}/${n}`)))).toBe(true);
+    expect(app.engineState).toBe('ready');
+    expect(app.model?.name).toBe(fixture.manifest.name);
+    expect(app.shippedAvailable).toBe(false);
+    expect(await app.loadFile(fileFromText(fixture.wafersCsv, 'wafers.csv'), { keepEdits: false })).toBe(true);
+    expect(app.results?.rows).toBe(fixture.golden.wafers.length);
+    expect(await app.useShippedModel()).toBe(false);
+    expect(app.modelError).toContain('The shipped model is not available: it could not be loaded when the page started');
+    expect(app.summary?.rows).toBe(fixture.golden.wafers.length);
   });
 });

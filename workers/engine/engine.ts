@@ -9,6 +9,7 @@ import type {
   CellEdit,
   DataState,
   EditResult,
+  EditsResult,
   EngineApi,
   ExportOptions,
   ExportResult,
@@ -16,18 +17,22 @@ import type {
   LoadChoices,
   LoadResult,
   ModelInfo,
+  ModelSource,
+  ModelSwitch,
   ModelUrls,
   PredictOptions,
   ProgressCallback,
+  ReloadRequest,
   Result,
   WindowRequest,
 } from '../api';
 import { batchResults, loadBatch } from './batch';
 import { exportCombined, exportZip } from './batch-export';
-import { CancelToken, errResult, fail, ok } from './errors';
+import { BUNDLE_ORIGIN, checkGolden, readBundle } from './bundle';
+import { CancelToken, EngineFailure, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
-import { Model, validateModelJson } from './model';
+import { Model, SHIPPED_ORIGIN, validateModelJson, type ModelOrigin } from './model';
 import type { ParsePool } from './pool';
 import { warmUpResults } from './score-index';
 import { applyEdits, resultsAt, scoreAll, setLowCoverageScoring, windowRows, type Session } from './session';
@@ -97,8 +102,30 @@ function parseModelJson(bytes: Uint8Array): unknown {
   }
 }
 
+/** A model ready to score, with what the UI is told about it. */
+interface ActiveModel {
+  model: Model;
+  info: ModelInfo;
+}
+
+async function buildModel(rawJson: unknown, onnx: Uint8Array, source: ModelSource, origin: ModelOrigin): Promise<ActiveModel> {
+  const json = validateModelJson(rawJson);
+  const m = await Model.create(json, onnx, origin);
+  await m.warmUp();
+  warmUpResults();
+  return { model: m, info: { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), source } };
+}
+
+/** A reload against the model switched to failed: said as the switch's failure, with the file's own reason (a cancel stays a cancel). */
+function reloadFailure(e: unknown, file: File, next: ModelInfo): never {
+  if (!(e instanceof EngineFailure) || e.code === 'cancelled') throw e;
+  return fail('reload-failed', `${next.name} ${next.version} was not switched to, because “${file.name}” cannot be read with it: ${e.message}`);
+}
+
 export function createEngine(options: EngineOptions = {}): Engine {
   let model: Model | null = null;
+  /** The model init() loaded, kept for "back to the shipped model". */
+  let shipped: ActiveModel | null = null;
   let session: Session | null = null;
   /** Bumped whenever a row's content, probability or order may change (see DataState.version). */
   let version = 0;
@@ -122,12 +149,27 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
   async function createModel(rawJson: unknown, onnx: Uint8Array): Promise<ModelInfo> {
-    const json = validateModelJson(rawJson);
-    const m = await Model.create(json, onnx);
-    await m.warmUp();
-    warmUpResults();
-    model = m;
-    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string) };
+    shipped = await buildModel(rawJson, onnx, { kind: 'shipped' }, SHIPPED_ORIGIN);
+    model = shipped.model;
+    session = null;
+    return shipped.info;
+  }
+
+  /** Make `next` the model, with the file read against it (or no file); nothing changes unless the read succeeds. */
+  async function switchModel(next: ActiveModel, reload: ReloadRequest | null, token: CancelToken, onProgress?: ProgressCallback): Promise<ModelSwitch> {
+    const threshold = next.info.threshold.value;
+    let nextSession: Session | null = null;
+    if (reload !== null) {
+      if (!(reload.file instanceof Blob)) fail('bad-request', 'A model switch needs the open File to read again.');
+      checkChoices(reload.choices);
+      const fileName = (reload.file as Partial<File>).name ?? 'wafers.csv';
+      const loadOptions = { fileName, token, onProgress, sliceSize: options.sliceSize, pool: options.pool, choices: reload.choices };
+      nextSession = await loadSession(reload.file, next.model, loadOptions).catch((e: unknown) => reloadFailure(e, reload.file, next.info));
+    }
+    model = next.model;
+    session = nextSession;
+    version++;
+    return { model: next.info, load: nextSession ? { summary: nextSession.summary, ...dataState(nextSession, threshold) } : null };
   }
 
   async function edit(edits: CellEdit[], threshold: number, call: string) {
@@ -150,6 +192,22 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const onnxUrl = new URL(json.onnx.file, new URL(dir, urls.modelJson)).href;
         return createModel(json, await fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`));
       });
+    },
+
+    useBundle(files: File[], reload: ReloadRequest | null, onProgress?: ProgressCallback) {
+      return guarded(async (token) => {
+        if (!Array.isArray(files) || !files.every((f) => f instanceof Blob)) fail('bad-request', 'useBundle() needs the bundle’s Files.');
+        const bundle = await readBundle(files);
+        token.throwIfCancelled();
+        const next = await buildModel(bundle.json, bundle.onnx, { kind: 'bundle', from: bundle.from }, BUNDLE_ORIGIN);
+        await checkGolden(next.model, next.info, bundle.golden);
+        return switchModel(next, reload, token, onProgress);
+      });
+    },
+
+    useShippedModel(reload: ReloadRequest | null, onProgress?: ProgressCallback) {
+      const unavailable = (): never => fail('model-not-ready', 'The shipped model is not available: it could not be loaded when the page started (reload the page to try again).');
+      return guarded(async (token) => switchModel(shipped ?? unavailable(), reload, token, onProgress));
     },
 
     initFromBytes(modelJson: unknown, onnx: Uint8Array) {
@@ -220,8 +278,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
       });
     },
 
-    setCells(edits: CellEdit[], threshold: number): Promise<Result<DataState>> {
-      return guarded(async () => (await edit(edits, threshold, 'setCells')).state);
+    setCells(edits: CellEdit[], threshold: number): Promise<Result<EditsResult>> {
+      return guarded(async () => {
+        const { updates, state } = await edit(edits, threshold, 'setCells');
+        return { ...state, updates };
+      });
     },
 
     scoreLowCoverage(include: boolean, threshold: number): Promise<Result<DataState>> {

@@ -20,11 +20,25 @@ function isStrArray(x: unknown): x is string[] {
   return Array.isArray(x) && x.every((v) => typeof v === 'string');
 }
 
-/** Check the fields the engine relies on; throws 'model-invalid' naming the first problem. */
+/** The top-level keys every consumer reads (the model card shows them all); aliases, id_column_names and sensors may be absent. */
+export const REQUIRED_MODEL_KEYS = ['name', 'version', 'created', 'description', 'onnx', 'features', 'label', 'threshold', 'metrics', 'recipe', 'training', 'limitations'] as const;
+
+/** “"metrics"”, “"metrics" and "recipe"”, “"a", "b" and "c"”. */
+function quotedKeys(keys: string[]): string {
+  const q = keys.map((k) => `"${k}"`);
+  return q.length > 1 ? `${q.slice(0, -1).join(', ')} and ${q.at(-1) ?? ''}` : (q[0] ?? '');
+}
+
+/**
+ * Check the fields the engine relies on; throws 'model-invalid' naming every missing top-level key, else the first
+ * problem found.
+ */
 export function validateModelJson(x: unknown): ModelJson {
   const bad = (what: string): never => fail('model-invalid', `The model description (model.json) is invalid: ${what}.`);
   if (!isObj(x)) bad('not a JSON object');
   const m = x as Record<string, unknown>;
+  const missing = REQUIRED_MODEL_KEYS.filter((k) => !(k in m) || m[k] === null);
+  if (missing.length > 0) bad(`it has no ${quotedKeys(missing)} (${missing.length === 1 ? 'a key' : 'keys'} every model.json must have)`);
   const onnx = m['onnx'];
   if (!isObj(onnx)) return bad('missing "onnx"');
   if (typeof onnx['file'] !== 'string' || onnx['file'] === '') bad('missing onnx.file');
@@ -59,6 +73,37 @@ function configureOrt(): void {
   ort.env.wasm.proxy = false;
 }
 
+/** What a failed check of the model file tells the user to do, by where the model came from. */
+export interface ModelOrigin {
+  /** Said after a sha256 mismatch. */
+  mismatchAdvice: string;
+}
+
+export const SHIPPED_ORIGIN: ModelOrigin = {
+  mismatchAdvice: 'The deployment is inconsistent; reload the page, and if it persists, report it.',
+};
+
+/** The sha256 of a file against the one model.json lists; 'model-hash-mismatch' naming the file otherwise ("The model file x.onnx"). */
+export async function checkSha256(what: string, bytes: Uint8Array, expected: string, advice: string): Promise<void> {
+  const actual = await sha256Hex(bytes);
+  if (actual !== expected.toLowerCase()) {
+    fail('model-hash-mismatch', `${what} does not match its description: sha256 is ${actual}, model.json expects ${expected.toLowerCase()}. ${advice}`);
+  }
+}
+
+/** The ONNX input must take features.length columns: a graph of another width would score the wrong sensors. */
+function checkInputWidth(session: ort.InferenceSession, json: ModelJson): void {
+  const meta = session.inputMetadata.find((m) => m.name === json.onnx.input);
+  if (!meta || !meta.isTensor) return;
+  const width = meta.shape[1];
+  if (meta.shape.length !== 2 || (typeof width === 'number' && width !== json.features.length)) {
+    fail(
+      'model-invalid',
+      `The model file ${json.onnx.file} takes input "${json.onnx.input}" of shape [${meta.shape.join(', ')}], but model.json lists ${json.features.length} features: the ONNX graph needs [N, ${json.features.length}].`,
+    );
+  }
+}
+
 export class Model {
   private constructor(
     readonly json: ModelJson,
@@ -72,22 +117,16 @@ export class Model {
   }
 
   /** Verify the ONNX bytes against model.json's sha256 and create the session. */
-  static async create(json: ModelJson, onnxBytes: Uint8Array): Promise<Model> {
-    const actual = await sha256Hex(onnxBytes);
-    const expected = json.onnx.sha256.toLowerCase();
-    if (actual !== expected) {
-      fail(
-        'model-hash-mismatch',
-        `The model file ${json.onnx.file} does not match its description: sha256 is ${actual}, model.json expects ${expected}. The deployment is inconsistent; reload the page, and if it persists, report it.`,
-      );
-    }
+  static async create(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN): Promise<Model> {
+    await checkSha256(`The model file ${json.onnx.file}`, onnxBytes, json.onnx.sha256, origin.mismatchAdvice);
     configureOrt();
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(onnxBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
     } catch (e) {
-      return fail('model-invalid', `The model file could not be loaded by onnxruntime: ${e instanceof Error ? e.message : String(e)}`);
+      return fail('model-invalid', `The model file ${json.onnx.file} could not be loaded by onnxruntime: ${e instanceof Error ? e.message : String(e)}`);
     }
+    checkInputWidth(session, json);
     if (!session.inputNames.includes(json.onnx.input)) {
       fail('model-invalid', `The model has no input named "${json.onnx.input}" (it has ${session.inputNames.join(', ')}).`);
     }
