@@ -123,7 +123,7 @@ describe('model bundles (--model DIR)', () => {
     const changed = copyBundle();
     const onnx = join(changed, modelJson.onnx.file);
     const bytes = readFileSync(onnx);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
     writeFileSync(onnx, bytes);
     const r1 = await runCli(['predict', SAMPLE, '--model', changed]);
     expect(r1.code).toBe(2);
