@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite';
 
 /**
- * The command-line tool as one plain-Node ES module, cli-dist/sensor-fault.mjs (git-ignored; `npm install` builds
+ * The command-line tool as plain-Node ES modules, cli-dist/sensor-fault.mjs and its parse worker (git-ignored; `npm install` builds
  * it through the "prepare" script). The engine's TypeScript is bundled in; the packages stay imports from
  * node_modules (an SSR build externalizes them): onnxruntime-web finds its .wasm next to its own module.
  */
@@ -9,12 +9,16 @@ export default defineConfig({
   publicDir: false,
   logLevel: 'warn',
   build: {
-    ssr: 'cli/sensor-fault.ts',
+    ssr: true,
     outDir: 'cli-dist',
     emptyOutDir: true,
     target: 'node20',
     minify: false,
     sourcemap: true,
-    rollupOptions: { output: { entryFileNames: 'sensor-fault.mjs', format: 'es' } },
+    rollupOptions: {
+      // The tool, and the parse worker threads it starts (cli/pool.ts finds the script next to it).
+      input: { 'sensor-fault': 'cli/sensor-fault.ts', 'parse-worker': 'cli/parse-worker.ts' },
+      output: { entryFileNames: '[name].mjs', chunkFileNames: '[name].mjs', format: 'es' },
+    },
   },
 });

@@ -23,6 +23,7 @@ Options:
                              readings (the page asks for this first)
       --json                 print a summary as JSON on standard output (needs -o: the CSV cannot share it)
       --explain              top sensors per wafer: not available in this version
+      --workers N            parse worker threads (0: parse in the main thread; default: one per core, at most 2)
   -q, --quiet                no progress and no per-file summary on standard error (errors are still shown)
   -h, --help                 this text
       --version              the tool's version
@@ -47,6 +48,8 @@ export interface PredictArgs {
   allowMissingSensors: boolean;
   json: boolean;
   quiet: boolean;
+  /** Parse worker threads; null = the default for the machine. */
+  workers: number | null;
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'predict'; args: PredictArgs };
@@ -62,6 +65,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   explain: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -78,6 +82,12 @@ function readNumberFormat(text: string | undefined): NumberFormat | null {
   if (text === undefined) return null;
   if (text !== 'point' && text !== 'comma') throw new UsageError(`--numbers must be point or comma, not “${text}”.`);
   return text;
+}
+
+function readWorkers(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  if (!/^\d+$/.test(text.trim()) || Number(text) > 16) throw new UsageError(`--workers must be a whole number from 0 to 16, not “${text}”.`);
+  return Number(text);
 }
 
 export function parseCommand(argv: string[]): Command {
@@ -107,6 +117,7 @@ export function parseCommand(argv: string[]): Command {
     allowMissingSensors: values['allow-missing-sensors'] ?? false,
     json: values.json ?? false,
     quiet: values.quiet ?? false,
+    workers: readWorkers(values.workers),
   };
   if (args.json && (args.output === null || args.output === '-')) {
     throw new UsageError('--json prints the summary on standard output, where the CSV would go: give the CSV an output with -o.');

@@ -15,6 +15,8 @@ import { UsageError, type PredictArgs } from './args';
 import { BundleError, loadBundle, SHIPPED_BUNDLE, type LoadedBundle } from './bundle';
 import { InputListError, listInputs, openInput, STDIN, type InputRef } from './input';
 import { appendFile, OutputError, PendingFile, writeTo } from './output';
+import { nodeParsePool, poolSize } from './pool';
+import type { ParsePool } from '../workers/engine/pool';
 
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
@@ -167,6 +169,8 @@ interface Run {
   threshold: number;
   reporter: Reporter;
   io: Io;
+  /** Parse worker threads, shared by the inputs; null with --workers 0. */
+  pool: ParsePool | null;
 }
 
 /**
@@ -197,6 +201,7 @@ async function predictOne(
       onlyFlagged: run.args.onlyFlagged,
       write,
       onProgress: (done, total) => run.reporter.progress(report.file, done, total),
+      ...(run.pool ? { pool: run.pool } : {}),
       ...(combine ? { combine: { sourceFile: ref.name, writeHeader: combine.writeHeader } } : {}),
     });
     run.reporter.clearProgress();
@@ -315,14 +320,21 @@ export async function predict(args: PredictArgs, io: Io): Promise<number> {
   const paths = dest.kind === 'folder' ? folderOutputs(dest.path, refs, args.onlyFlagged) : dest.kind === 'file' ? [dest.path] : dest.kind === 'combined' && dest.path ? [dest.path] : [];
   checkNotAnInput(refs, paths);
   const bundle = await loadModel(args);
-  const run: Run = { args, bundle, threshold: args.threshold ?? bundle.json.threshold.value, reporter: new Reporter(io, args.quiet), io };
   if (dest.kind === 'folder') await mkdir(dest.path, { recursive: true });
-  const reports =
-    dest.kind === 'stdout'
-      ? await predictToStdout(run, refs[0] as InputRef)
-      : dest.kind === 'combined'
-        ? await predictCombined(run, refs, dest.path)
-        : await predictToFiles(run, refs, paths);
+  const workers = args.workers ?? poolSize();
+  const pool = workers > 0 ? nodeParsePool(workers) : null;
+  const run: Run = { args, bundle, threshold: args.threshold ?? bundle.json.threshold.value, reporter: new Reporter(io, args.quiet), io, pool };
+  let reports: FileReport[];
+  try {
+    reports =
+      dest.kind === 'stdout'
+        ? await predictToStdout(run, refs[0] as InputRef)
+        : dest.kind === 'combined'
+          ? await predictCombined(run, refs, dest.path)
+          : await predictToFiles(run, refs, paths);
+  } finally {
+    pool?.terminate();
+  }
   for (const r of reports) if (r.error === null) for (const l of describe(r, run.threshold)) run.reporter.line(l);
   const refused = reports.filter((r) => r.error !== null).length;
   if (refused > 0 && reports.length > 1) run.reporter.line(`${pluralize(refused, 'file was', 'files were')} refused, ${formatCount(reports.length - refused)} scored.`);

@@ -65,7 +65,7 @@ function writeShapes(dir: string): void {
   writeFileSync(join(dir, 'late-wide-row.csv'), `${header}\n${rows.slice(0, 20).join('\n')}\n${rows[20]},x,,y\n${rows[21]},z\n`);
   writeFileSync(join(dir, 'sep-line.csv'), `\uFEFFsep=;\r\n${[header, ...rows.slice(0, 10)].map((l) => l.replaceAll(',', ';')).join('\r\n')}`);
   writeFileSync(join(dir, 'formula-header-lone-cr.csv'), `${header.replace(/^,/, '=cmd|x,')}\r${rows.slice(0, 5).join('\r')}\r;;\r`);
-  // More rows than one of the tool's 4 MB slices, no final line break, CR LF, a blank line, lines of only delimiters.
+  // More rows than one of the tool's 1 MB slices, no final line break, CR LF, a blank line, lines of only delimiters.
   const many: string[] = [];
   for (let k = 0; k < 12; k++) for (const r of rows) many.push(r.replace(/^Wafer-(\d+)/, `Wafer-$1-${k}`));
   many.splice(500, 0, '', ',,,,');

@@ -21,11 +21,12 @@ import { CsvExportWriter, exportPreamble, type ExportCounts, type ExportLayout, 
 import { noRowsMessage, numberFormatFor, readHeader, rowsConfig, type NumberFormatUse } from './load';
 import type { Model } from './model';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
-import { addCounts, emptyCounts, recordsToRows, type RowCounts, type RowsChunk, type RowsConfig } from './rows';
+import type { ParsePool } from './pool';
+import { addCounts, emptyCounts, recordsToRows, type RecordsJob, type RowCounts, type RowsChunk, type RowsConfig } from './rows';
 import { countModelReadings, withholdLowCoverage } from './session-builder';
 
-/** Slices the stream reads (larger than the page's 1 MB: fewer, larger scoring calls; still a few MB of memory). */
-export const STREAM_SLICE_SIZE = 4 << 20;
+/** Slices the stream reads: the page's size (a parse worker's job; ≈ 185 wafers of 590 sensors per scoring call). */
+export const STREAM_SLICE_SIZE = 1 << 20;
 
 export interface StreamOptions {
   /** Treat missing or duplicated sensor columns as missing readings (the page asks for this consent first). */
@@ -135,6 +136,8 @@ export interface StreamOutput {
   write: (bytes: Uint8Array) => Promise<void> | void;
   /** Bytes of the file read so far, after each slice. */
   onProgress?: (done: number, total: number) => void;
+  /** Parse workers to convert slices in (the command-line tool's worker threads); without, all runs in this thread. */
+  pool?: ParsePool;
   /** For one output combining several files (export.ts CsvExportWriter options). */
   combine?: { sourceFile: string; writeHeader: boolean };
 }
@@ -236,11 +239,10 @@ export async function runStream(plan: StreamPlan, model: Model, out: StreamOutpu
   let widest = plan.header.length;
   const tally = { flagged: 0, ok: 0, notScored: 0 };
   let rows = 0;
-  const split = splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, firstLine: sn.firstLine, sliceSize: plan.sliceSize });
-  for await (const batch of split) {
+  /** Score and write one converted slice, in file order. */
+  const finish = async ({ batch, chunk: pending }: PendingSlice): Promise<void> => {
+    const chunk = await pending;
     token.throwIfCancelled();
-    const from = firstDataRecord(batch, plan.dataStart);
-    const chunk = recordsToRows(batch, from, batch.starts.length, cfg);
     if (chunk.widestRow > plan.widestRow) fail('internal', 'The file changed while it was read (a row is wider than the first read found).');
     const { probs, readings } = await scoreChunk(chunk, model);
     countResults(probs, readings, model.usedFeatures.length, out.threshold, tally);
@@ -251,14 +253,45 @@ export async function runStream(plan: StreamPlan, model: Model, out: StreamOutpu
     widest = Math.max(widest, chunk.widestRow);
     await out.write(sink.take());
     out.onProgress?.(batch.bytesRead, file.size);
+  };
+  const pool = out.pool && (await out.pool.ready()) ? out.pool : null;
+  // With parse workers a few slices are converted at once; they are scored and written in file order.
+  const inFlight: PendingSlice[] = [];
+  const maxInFlight = pool ? pool.size * 2 + 1 : 1;
+  const split = splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, firstLine: sn.firstLine, sliceSize: plan.sliceSize, readAhead: pool ? 2 : 1 });
+  for await (const batch of split) {
+    token.throwIfCancelled();
+    inFlight.push({ batch, chunk: convert(batch, firstDataRecord(batch, plan.dataStart), cfg, pool) });
+    while (inFlight.length >= maxInFlight) await finish(inFlight.shift() as PendingSlice);
     await yieldToEventLoop();
   }
+  while (inFlight.length > 0) await finish(inFlight.shift() as PendingSlice);
   if (rows === 0) fail('no-rows', noRowsMessage(plan.header.length, counts.delimiterOnlyLines));
   // The header line was written with the first read's count: it must be the parse's, as the page's download has it.
   if (widest !== plan.widestRow) {
     fail('internal', `The first read of the file found a row of ${formatCount(plan.widestRow)} fields, the parse one of ${formatCount(widest)}: the output's header may not match the page's. Please report this with the file.`);
   }
   return { ...writer.result(), dataRows: rows, ...tally, counts, numberFormat: plan.numbers.format, widestRow: plan.widestRow };
+}
+
+/** A split slice and its rows, being converted (in a parse worker, or done here). */
+interface PendingSlice {
+  batch: SplitBatch;
+  chunk: Promise<RowsChunk> | RowsChunk;
+}
+
+/**
+ * Convert records [from, …) of a slice: in the pool, which gets a copy of the bytes (transferred: the export
+ * still writes from the original), or here.
+ */
+function convert(batch: SplitBatch, from: number, cfg: RowsConfig, pool: ParsePool | null): Promise<RowsChunk> | RowsChunk {
+  const to = batch.starts.length;
+  if (!pool || to === from) return recordsToRows(batch, from, to, cfg);
+  const job: RecordsJob = { bytes: batch.bytes.slice(), starts: batch.starts, contentEnds: batch.contentEnds, ends: batch.ends, lines: batch.lines, mixed: batch.mixed };
+  const chunk = pool.run(job, from, to, cfg);
+  // Observed here, rethrown when the slice's turn comes: a failure ahead of it must not be unhandled meanwhile.
+  chunk.catch(() => undefined);
+  return chunk;
 }
 
 /** Index of the batch's first record after the header (the header's slice also holds it and any blank lines before it). */
