@@ -15,7 +15,7 @@ const WORKER_SCRIPT = new URL('./parse-worker.mjs', import.meta.url);
  * leave a wide margin; without them V8 lets each worker's heap grow to hundreds of MB before collecting, and the
  * tool would not stay within its memory budget (README: ≤ 300 MB for any file size).
  */
-const WORKER_HEAP = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 128 };
+const WORKER_HEAP = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 };
 
 /** A worker thread seen through the Web Worker interface the pool speaks. */
 function workerLike(worker: Worker): WorkerLike {
