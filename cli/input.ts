@@ -1,10 +1,10 @@
 /**
- * The inputs: files, the CSV files of a folder, and standard input, each made a Blob the engine reads in slices
- * (`fs.openAsBlob`: nothing is read into memory up front). The stream reads its input twice (stream-predict.ts), so
+ * The inputs: files, the CSV files of a folder, and standard input, each made a FileSource the engine reads in
+ * slices (nothing is read into memory up front). The stream reads its input twice (stream-predict.ts), so
  * standard input is first copied to a temporary file, and a .gz file is decompressed into one (as the page
  * decompresses it before reading). Temporary files are removed when the input is done.
  */
-import { createWriteStream, openAsBlob } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { gunzipFailed, isGzip } from '../workers/engine/compressed';
+import { FileSource } from './file-source';
 
 /** How standard input is named on the command line and in messages. */
 export const STDIN = '-';
@@ -62,7 +63,7 @@ export async function listInputs(args: string[]): Promise<InputRef[]> {
 
 /** An input ready to read; `close` removes its temporary files. */
 export interface OpenInput {
-  blob: Blob;
+  source: FileSource;
   /** Bytes of the gzip file given, when the text was decompressed from one. */
   compressedBytes: number | null;
   close(): Promise<void>;
@@ -82,7 +83,9 @@ async function firstBytes(path: string, n: number): Promise<Uint8Array> {
 /** Open one input: stdin is copied to a temporary file, a gzip file decompressed into one. */
 export async function openInput(ref: InputRef): Promise<OpenInput> {
   let temp: string | null = null;
+  let source: FileSource | null = null;
   const cleanup = async () => {
+    await source?.close();
     if (temp !== null) await rm(temp, { recursive: true, force: true });
   };
   try {
@@ -99,14 +102,15 @@ export async function openInput(ref: InputRef): Promise<OpenInput> {
       const plain = join(temp, 'decompressed.csv');
       try {
         // The page's decompression (DecompressionStream), so a damaged file gets the same message under Node.
-        const text = (await openAsBlob(path)).stream().pipeThrough(new DecompressionStream('gzip'));
+        const text = (Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<BufferSource>).pipeThrough(new DecompressionStream('gzip'));
         await pipeline(Readable.fromWeb(text as NodeReadableStream<Uint8Array>), createWriteStream(plain));
       } catch (e) {
         gunzipFailed(e);
       }
       path = plain;
     }
-    return { blob: await openAsBlob(path), compressedBytes, close: cleanup };
+    source = await FileSource.open(path);
+    return { source, compressedBytes, close: cleanup };
   } catch (e) {
     await cleanup();
     throw e;

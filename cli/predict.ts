@@ -190,7 +190,7 @@ async function predictOne(
   try {
     input = await openInput(ref);
     report.compressedBytes = input.compressedBytes;
-    const plan = await planStream(input.blob, run.bundle.model, {
+    const plan = await planStream(input.source, run.bundle.model, {
       allowMissingSensors: run.args.allowMissingSensors,
       ...(run.args.numberFormat ? { choices: { numberFormat: run.args.numberFormat } } : {}),
     });

@@ -10,7 +10,7 @@
  */
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
 import { isFlagged, isLowCoverage } from '../format';
-import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, readBytes, splitRecords, yieldToEventLoop, type Delimiter, type Sniffed, type SplitBatch } from './csv';
+import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, readBytes, splitRecords, yieldToEventLoop, type ByteSource, type Delimiter, type Sniffed, type SplitBatch } from './csv';
 import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT } from './rows';
 import type { Session } from './session';
@@ -191,7 +191,7 @@ export interface ExportCounts {
  * The bytes before the header's search start that the download keeps: the BOM, and Excel's `sep=` line byte for
  * byte (so the download opens in Excel as the upload did). Empty for most files.
  */
-export async function exportPreamble(file: Blob, sn: Sniffed): Promise<Uint8Array> {
+export async function exportPreamble(file: ByteSource, sn: Sniffed): Promise<Uint8Array> {
   if (sn.separatorLine === null) return sn.hasBom ? new Uint8Array([0xef, 0xbb, 0xbf]) : new Uint8Array(0);
   const line = await readBytes(file, sn.hasBom ? 3 : 0, sn.dataStart);
   if (!sn.hasBom) return line;

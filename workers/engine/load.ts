@@ -19,6 +19,7 @@ import {
   sniff,
   splitRecords,
   yieldToEventLoop,
+  type ByteSource,
   type Sniffed,
   type SplitBatch,
 } from './csv';
@@ -221,7 +222,7 @@ export function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, mo
 }
 
 /** Split the start of the file until its first non-blank record, the header; null when there is none. */
-export async function readHeader(file: Blob, sn: Sniffed, sliceSize: number): Promise<HeaderRecord | null> {
+export async function readHeader(file: ByteSource, sn: Sniffed, sliceSize: number): Promise<HeaderRecord | null> {
   for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, firstLine: sn.firstLine, sliceSize })) {
     const k = batch.starts.length;
     let r = 0;

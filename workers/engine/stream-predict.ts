@@ -1,7 +1,7 @@
 /**
  * Streaming predict: a file of any size → its predictions CSV, in constant memory. The command-line tool runs it
- * (under Node, the file a Blob from `fs.openAsBlob`); it uses nothing but Blob reads, so it is engine code, free of
- * Node APIs.
+ * (under Node, the file a cli/file-source.ts FileSource); it uses nothing but byte-range reads (csv.ts ByteSource),
+ * so it is engine code, free of Node APIs.
  *
  * It reads the file with the page's own steps — sniff, header, column mapping, number format (load.ts), the
  * splitter (csv.ts) and the row conversion (rows.ts) — but keeps no Session: each slice's rows are scored and
@@ -15,7 +15,7 @@
 import type { LoadChoices, NumberFormat } from '../api';
 import { formatCount, isFlagged, isLowCoverage } from '../format';
 import { mapColumns, type ColumnMapping } from './columns';
-import { isBlankRecord, isDelimiterOnlyRecord, readBytes, SNIFF_BYTES, sniff, splitRecords, yieldToEventLoop, type SplitBatch, type Sniffed } from './csv';
+import { isBlankRecord, isDelimiterOnlyRecord, readBytes, SNIFF_BYTES, sniff, splitRecords, yieldToEventLoop, type ByteSource, type SplitBatch, type Sniffed } from './csv';
 import { CancelToken, fail } from './errors';
 import { CsvExportWriter, exportPreamble, type ExportCounts, type ExportLayout, type ExportRows, type ExportSink } from './export';
 import { noRowsMessage, numberFormatFor, readHeader, rowsConfig, type NumberFormatUse } from './load';
@@ -39,7 +39,7 @@ export interface StreamOptions {
 
 /** What the header and a first read of the file tell, before any output: the file is refused here or not at all. */
 export interface StreamPlan {
-  file: Blob;
+  file: ByteSource;
   sniffed: Sniffed;
   header: string[];
   map: ColumnMapping;
@@ -58,7 +58,7 @@ export interface StreamPlan {
  * page's EngineFailure for a file the page would refuse at its header (empty, not text, no sensor column …), and
  * 'mapping-not-accepted' for missing or duplicated sensor columns unless `allowMissingSensors`.
  */
-export async function planStream(file: Blob, model: Model, opts: StreamOptions = {}): Promise<StreamPlan> {
+export async function planStream(file: ByteSource, model: Model, opts: StreamOptions = {}): Promise<StreamPlan> {
   const size = file.size;
   const sniffed = sniff(await readBytes(file, 0, Math.min(size, SNIFF_BYTES)), size);
   const sliceSize = opts.sliceSize ?? STREAM_SLICE_SIZE;
@@ -94,7 +94,7 @@ function consentMessage(map: ColumnMapping): string {
  * delimiters are not rows). Fields are counted by the splitter's quote rules (quote-scan.ts), which the parse
  * follows; runStream checks that no row it converts is wider.
  */
-async function widestRecord(file: Blob, sn: Sniffed, dataStart: number, headerFields: number, sliceSize: number, token: CancelToken): Promise<number> {
+async function widestRecord(file: ByteSource, sn: Sniffed, dataStart: number, headerFields: number, sliceSize: number, token: CancelToken): Promise<number> {
   const delim = sn.delimiter.charCodeAt(0);
   let widest = headerFields;
   for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: dataStart, sliceSize })) {
