@@ -42,12 +42,19 @@ export async function writeTo(stream: Writable, bytes: Uint8Array, what: string)
 /** A file written under a temporary name next to it; `commit` renames it into place, `discard` removes it. */
 export class PendingFile {
   readonly temp: string;
-  private readonly stream: WriteStream;
+  private stream: WriteStream;
   private closed = false;
 
   constructor(readonly path: string) {
     this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     this.stream = createWriteStream(this.temp);
+  }
+
+  /** Start the file over, empty (an input is scored again with another header). */
+  async rewind(): Promise<void> {
+    await this.close();
+    this.stream = createWriteStream(this.temp);
+    this.closed = false;
   }
 
   write(bytes: Uint8Array): Promise<void> {

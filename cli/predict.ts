@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream';
 import { formatBytes, formatCount, pluralize } from '../workers/format';
 import { EngineFailure } from '../workers/engine/errors';
 import { exportFileName } from '../workers/engine/export';
-import { outputColumns, planStream, runStream, type StreamPlan, type StreamSummary } from '../workers/engine/stream-predict';
+import { outputColumns, planStream, runStream, WidestRowChanged, withExactWidest, type StreamPlan, type StreamSummary } from '../workers/engine/stream-predict';
 import { UsageError, type PredictArgs } from './args';
 import { BundleError, loadBundle, SHIPPED_BUNDLE, type LoadedBundle } from './bundle';
 import { InputListError, listInputs, openInput, STDIN, type InputRef } from './input';
@@ -177,33 +177,50 @@ interface Run {
  * Plan, score and write one input into `write`. `beforeWrite` may refuse the plan (a combined output's columns);
  * returns the file's report (an error when it was refused).
  */
-async function predictOne(
-  run: Run,
-  ref: InputRef,
-  output: string | null,
-  write: (bytes: Uint8Array) => Promise<void>,
-  combine?: { writeHeader: boolean; check: (plan: StreamPlan) => void },
-): Promise<FileReport> {
+/** Where one input's output bytes go; `rewind` (absent for a stream that cannot) empties it. */
+interface Target {
+  write(bytes: Uint8Array): Promise<void>;
+  rewind?: () => Promise<void>;
+}
+
+/**
+ * Plan, score and write one input into `target`. `combine.check` may refuse the plan (a combined output's
+ * columns); returns the file's report (with the error when it was refused).
+ */
+async function predictOne(run: Run, ref: InputRef, output: string | null, target: Target, combine?: { writeHeader: boolean; check: (plan: StreamPlan) => void }): Promise<FileReport> {
   const t0 = performance.now();
   const report: FileReport = { file: ref.path === STDIN ? 'stdin' : ref.path, output, summary: null, plan: null, compressedBytes: null, error: null, seconds: 0 };
   let input;
   try {
     input = await openInput(ref);
     report.compressedBytes = input.compressedBytes;
-    const plan = await planStream(input.source, run.bundle.model, {
+    let plan = await planStream(input.source, run.bundle.model, {
       allowMissingSensors: run.args.allowMissingSensors,
       ...(run.args.numberFormat ? { choices: { numberFormat: run.args.numberFormat } } : {}),
+      // An output that cannot be started over needs the widest row before its first byte.
+      exactWidest: target.rewind === undefined,
     });
-    report.plan = plan;
-    combine?.check(plan);
-    report.summary = await runStream(plan, run.bundle.model, {
+    const options = {
       threshold: run.threshold,
       onlyFlagged: run.args.onlyFlagged,
-      write,
-      onProgress: (done, total) => run.reporter.progress(report.file, done, total),
+      write: (b: Uint8Array) => target.write(b),
+      onProgress: (done: number, total: number) => run.reporter.progress(report.file, done, total),
       ...(run.pool ? { pool: run.pool } : {}),
       ...(combine ? { combine: { sourceFile: ref.name, writeHeader: combine.writeHeader } } : {}),
-    });
+    };
+    for (;;) {
+      report.plan = plan;
+      combine?.check(plan);
+      try {
+        report.summary = await runStream(plan, run.bundle.model, options);
+        break;
+      } catch (e) {
+        if (!(e instanceof WidestRowChanged) || !target.rewind) throw e;
+        // A row wider than the first ones: the header written is short of its extra_… columns. Once more, right.
+        await target.rewind();
+        plan = await withExactWidest(plan);
+      }
+    }
     run.reporter.clearProgress();
   } catch (e) {
     if (e instanceof OutputError) throw e;
@@ -223,7 +240,7 @@ async function predictToFiles(run: Run, refs: InputRef[], paths: string[]): Prom
     const pending = new PendingFile(paths[i] as string);
     let report: FileReport;
     try {
-      report = await predictOne(run, ref, pending.path, (b) => pending.write(b));
+      report = await predictOne(run, ref, pending.path, { write: (b) => pending.write(b), rewind: () => pending.rewind() });
     } catch (e) {
       await pending.discard();
       throw e;
@@ -237,7 +254,7 @@ async function predictToFiles(run: Run, refs: InputRef[], paths: string[]): Prom
 
 /** One input straight to standard output. */
 async function predictToStdout(run: Run, ref: InputRef): Promise<FileReport[]> {
-  return [await predictOne(run, ref, null, (b) => writeTo(run.io.stdout, b, 'standard output'))];
+  return [await predictOne(run, ref, null, { write: (b) => writeTo(run.io.stdout, b, 'standard output') })];
 }
 
 /**
@@ -266,7 +283,7 @@ async function predictCombined(run: Run, refs: InputRef[], path: string | null):
       };
       let report: FileReport;
       try {
-        report = await predictOne(run, ref, path ?? null, (b) => part.write(b), { writeHeader: first === null, check });
+        report = await predictOne(run, ref, path ?? null, { write: (b) => part.write(b), rewind: () => part.rewind() }, { writeHeader: first === null, check });
         if (report.error === null) {
           await part.finish();
           await appendFile(part.temp, out, path ?? 'standard output');

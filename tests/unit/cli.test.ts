@@ -37,6 +37,25 @@ describe('standard input and output', () => {
     expect(gz.stderr).toMatch(/^stdin: 100 wafers: \d+ flagged at threshold 0\.29\d*, \d+ OK/);
   });
 
+  test('a row wider than the first ones, late in the file: the same bytes to a file (written again) and to stdout (read twice)', async () => {
+    const lines = sampleBytes.toString('utf8').split('\n').filter((l) => l !== '');
+    // Past the first 100 records (the ones the plan samples), so the file output is written twice.
+    const rows = [...lines.slice(1), ...lines.slice(1), ...lines.slice(1)];
+    rows[250] = `${rows[250]},x,y`;
+    const text = `${lines[0]}\n${rows.join('\n')}\n`;
+    const dir = tempDir();
+    writeFileSync(join(dir, 'wide.csv'), text);
+    const toFile = await runCli(['predict', join(dir, 'wide.csv'), '-o', join(dir, 'out.csv'), '-q']);
+    const toStdout = await runCli(['predict', '-q'], text);
+    expect(toFile.code).toBe(0);
+    const written = readFileSync(join(dir, 'out.csv'));
+    expect(written.equals(toStdout.stdout)).toBe(true);
+    const out = rowsOf(written.toString());
+    expect(out[0]?.slice(-4)).toEqual(['extra_1', 'extra_2', 'fault_probability', 'prediction']);
+    expect(out.every((row) => row.length === out[0]?.length)).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['out.csv', 'wide.csv']);
+  });
+
   test('an empty standard input is refused with the page message', async () => {
     const r = await runCli(['predict']);
     expect(r.code).toBe(1);

@@ -8,9 +8,12 @@
  * written through the export core (export.ts CsvExportWriter) and dropped. The output is therefore the page's
  * download of the same file at the same threshold, byte for byte.
  *
- * Two reads of the file: `planStream` reads the header and then every record once to find the widest row (the
- * download names the columns of rows longer than the header in its header line, so the widest row must be known
- * before the first output byte), `runStream` reads it again to convert, score and write.
+ * The widest row: the download names the fields of rows longer than the header in its header line, so the widest
+ * row must be known before the first output byte. With `exactWidest` (an output that cannot be rewound, such as a
+ * pipe), `planStream` reads every record once to find it and `runStream` reads the file again. Otherwise the plan
+ * takes the widest of the header and the first records, and `runStream` throws WidestRowChanged when a later row is
+ * wider; the caller then rewinds its output, completes the plan with `withExactWidest` and runs again (rare: a
+ * file's rows are usually as wide as its first ones).
  */
 import type { LoadChoices, NumberFormat } from '../api';
 import { formatCount, isFlagged, isLowCoverage } from '../format';
@@ -35,6 +38,13 @@ export interface StreamOptions {
   choices?: LoadChoices;
   sliceSize?: number;
   token?: CancelToken;
+  /** Read the whole file first to find the widest row (see above); else take it from the first records. */
+  exactWidest?: boolean;
+}
+
+/** A row wider than the plan's widest: the output written so far has the wrong header (see above). */
+export class WidestRowChanged extends Error {
+  override readonly name = 'WidestRowChanged';
 }
 
 /** What the header and a first read of the file tell, before any output: the file is refused here or not at all. */
@@ -45,8 +55,9 @@ export interface StreamPlan {
   map: ColumnMapping;
   numbers: NumberFormatUse;
   cfg: RowsConfig;
-  /** Fields of the widest record, the header included. */
+  /** Fields of the widest record, the header included (with `widestExact` false: of the header and the first records). */
   widestRow: number;
+  widestExact: boolean;
   /** File offset where the data records start (after the header record). */
   dataStart: number;
   sliceSize: number;
@@ -72,8 +83,25 @@ export async function planStream(file: ByteSource, model: Model, opts: StreamOpt
   if (map.mapping.needsConsent && !opts.allowMissingSensors) fail('mapping-not-accepted', consentMessage(map));
   const numbers = numberFormatFor(headerRecord.sample, map, choices);
   const cfg = rowsConfig(sniffed, header, map, model, numbers.format, choices);
-  const widestRow = await widestRecord(file, sniffed, headerRecord.dataStart, header.length, sliceSize, token);
-  return { file, sniffed, header, map, numbers, cfg, widestRow, dataStart: headerRecord.dataStart, sliceSize, token };
+  const plan = { file, sniffed, header, map, numbers, cfg, widestRow: widestSampled(header.length, headerRecord.sample), widestExact: false, dataStart: headerRecord.dataStart, sliceSize, token };
+  return opts.exactWidest ? withExactWidest(plan) : plan;
+}
+
+/** The plan with the widest row of the whole file (one read of it). */
+export async function withExactWidest(plan: StreamPlan): Promise<StreamPlan> {
+  if (plan.widestExact) return plan;
+  const widestRow = await widestRecord(plan.file, plan.sniffed, plan.dataStart, plan.header.length, plan.sliceSize, plan.token);
+  return { ...plan, widestRow, widestExact: true };
+}
+
+/**
+ * The widest of the header and the sampled first records that are surely rows (a field with a character other than
+ * a space or tab). A record left out can only make the guess too narrow, which runStream detects.
+ */
+function widestSampled(headerFields: number, sample: string[][]): number {
+  let widest = headerFields;
+  for (const fields of sample) if (fields.length > widest && fields.some((f) => /[^ \t]/.test(f))) widest = fields.length;
+  return widest;
 }
 
 /** What the page shows before it scores a file with missing or duplicated sensor columns, and how to go on here. */
@@ -243,7 +271,10 @@ export async function runStream(plan: StreamPlan, model: Model, out: StreamOutpu
   const finish = async ({ batch, chunk: pending }: PendingSlice): Promise<void> => {
     const chunk = await pending;
     token.throwIfCancelled();
-    if (chunk.widestRow > plan.widestRow) fail('internal', 'The file changed while it was read (a row is wider than the first read found).');
+    if (chunk.widestRow > plan.widestRow) {
+      if (!plan.widestExact) throw new WidestRowChanged(`a row of ${chunk.widestRow} fields after the first records`);
+      fail('internal', 'The file changed while it was read (a row is wider than the first read found).');
+    }
     const { probs, readings } = await scoreChunk(chunk, model);
     countResults(probs, readings, model.usedFeatures.length, out.threshold, tally);
     writer.writeBatch(batch, new ChunkRows(rows, chunk, probs, readings));
