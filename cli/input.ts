@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { gunzipFailed, isGzip } from '../workers/engine/compressed';
 import { FileSource } from './file-source';
+import { trackTemp, untrackTemp } from './temp-files';
 
 /** How standard input is named on the command line and in messages. */
 export const STDIN = '-';
@@ -86,19 +87,26 @@ export async function openInput(ref: InputRef): Promise<OpenInput> {
   let source: FileSource | null = null;
   const cleanup = async () => {
     await source?.close();
-    if (temp !== null) await rm(temp, { recursive: true, force: true });
+    if (temp === null) return;
+    await rm(temp, { recursive: true, force: true });
+    untrackTemp(temp);
+  };
+  const makeTemp = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sensor-fault-'));
+    trackTemp(dir);
+    return dir;
   };
   try {
     let path = ref.path;
     if (path === STDIN) {
-      temp = await mkdtemp(join(tmpdir(), 'sensor-fault-'));
+      temp = await makeTemp();
       path = join(temp, 'stdin.csv');
       await pipeline(process.stdin, createWriteStream(path));
     }
     let compressedBytes: number | null = null;
     if (isGzip(await firstBytes(path, 2))) {
       compressedBytes = (await stat(path)).size;
-      temp ??= await mkdtemp(join(tmpdir(), 'sensor-fault-'));
+      temp ??= await makeTemp();
       const plain = join(temp, 'decompressed.csv');
       try {
         // The page's decompression (DecompressionStream), so a damaged file gets the same message under Node.

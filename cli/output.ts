@@ -9,6 +9,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
+import { trackTemp, untrackTemp } from './temp-files';
 
 /** An output that could not be written (disk full, closed pipe …): exit code 3. */
 export class OutputError extends Error {
@@ -47,6 +48,7 @@ export class PendingFile {
 
   constructor(readonly path: string) {
     this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    trackTemp(this.temp);
     this.stream = createWriteStream(this.temp);
   }
 
@@ -81,6 +83,7 @@ export class PendingFile {
     await this.close();
     try {
       await rename(this.temp, this.path);
+      untrackTemp(this.temp);
     } catch (e) {
       throw outputFailed(this.path, e);
     }
@@ -90,6 +93,7 @@ export class PendingFile {
     this.stream.destroy();
     this.closed = true;
     await rm(this.temp, { force: true });
+    untrackTemp(this.temp);
   }
 }
 

@@ -1,7 +1,9 @@
 /** The entry of the `sensor-fault` command (built to cli-dist/sensor-fault.mjs, package.json "bin"). */
 import { main } from './main';
 import type { Io } from './predict';
+import { removeTempsOnSignal } from './temp-files';
 
+removeTempsOnSignal();
 const io: Io = { stdout: process.stdout, stderr: process.stderr, stdinIsTTY: process.stdin.isTTY === true };
 // A closed pipe on standard output (`… | head`) is reported by the write that meets it (OutputError), not thrown here.
 process.stdout.on('error', () => undefined);

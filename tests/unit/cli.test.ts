@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Papa from 'papaparse';
 import { describe, expect, test } from 'vitest';
-import { runCli, tempDir } from './cli-helpers';
+import { spawn } from 'node:child_process';
+import { CLI, runCli, tempDir } from './cli-helpers';
 import { fileFromDisk, loadResultOk, modelJson, path, readyEngine, SAMPLE, SAMPLE_NO_LABEL, THRESHOLD } from './helpers';
 
 const sampleBytes = readFileSync(path(SAMPLE));
@@ -62,6 +63,22 @@ describe('standard input and output', () => {
     expect(r.stderr).toBe('sensor-fault: stdin: The file is empty (0 bytes).\n');
     expect(r.stdout.length).toBe(0);
   });
+});
+
+test('Ctrl+C while standard input is being read: exit 130, its temporary copy removed', async () => {
+  const tmp = tempDir();
+  const child = spawn(process.execPath, [CLI, 'predict', '-q'], { cwd: path(''), env: { ...process.env, TMPDIR: tmp }, stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdin.write(sampleBytes.subarray(0, 20_000));
+  // Wait until the copy of standard input exists, then interrupt.
+  for (let i = 0; i < 200 && readdirSync(tmp).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(readdirSync(tmp)).toHaveLength(1);
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  child.kill('SIGINT');
+  expect(await exited).toBe(130);
+  expect(stderr).toContain('sensor-fault: stopped (SIGINT)');
+  expect(readdirSync(tmp)).toEqual([]);
 });
 
 describe('exit codes and messages', () => {
