@@ -11,7 +11,8 @@ export default defineConfig({
   build: {
     ssr: true,
     outDir: 'cli-dist',
-    emptyOutDir: true,
+    // Files are rewritten in place, not deleted first: a test run spawning the tool meanwhile never finds it missing.
+    emptyOutDir: false,
     target: 'node20',
     minify: false,
     sourcemap: true,
