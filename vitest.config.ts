@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['tests/unit/**/*.test.ts'],
     environment: 'node',
+    // The command-line tests spawn the built tool.
+    globalSetup: ['tests/unit/build-cli.ts'],
     // Model tests create an onnxruntime-web (WASM) session and score the sample; allow for a slow 2-core CI box.
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -1,6 +1,7 @@
 // `npm run bench`: builds the production site (and the benchmark-only page), serves both, and measures the app in
 // headless Chromium on generated SECOM-shaped files. Prints one markdown table and writes bench/results/latest.{json,md}.
-// Flags: --sizes 1000,10000,100000  --batches 30x100,10x10000 (folders of files × wafers)  --only-batches  --runs N (default 3)  --skip-build
+// Flags: --sizes 1000,10000,100000  --batches 30x100,10x10000 (folders of files × wafers)  --only-batches  --runs N (default 3)
+// --skip-build  --cli-rows N (the command-line tool's file: 185000 wafers ≈ 1 GB by default, 0 to skip it; bench/cli.mjs)
 // Every figure is the median over the runs. Nothing here asserts timings.
 import { execSync } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { previewServer } from '../scripts/preview-server.mjs';
 import { unzipSync } from 'fflate';
 import { generate, generateFolder } from './generate.mjs';
 import { ortNodeInference } from './ort-node.mjs';
+import { cliBench, cliMarkdown } from './cli.mjs';
 
 const rootDir = new URL('../', import.meta.url).pathname;
 const { values: args } = parseArgs({
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     'skip-build': { type: 'boolean', default: false },
     batches: { type: 'string', default: '30x100,10x10000' },
     'only-batches': { type: 'boolean', default: false },
+    'cli-rows': { type: 'string', default: '185000' },
   },
 });
 const sizes = args['only-batches'] ? [] : args.sizes.split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -500,8 +503,10 @@ async function main() {
       loadAverage1mAtStart: loadAtStart,
       loadAverage1mAtEnd: loadavg()[0],
     };
+    const cliRows = Number(args['cli-rows']);
+    const cli = cliRows > 0 ? await cliBench({ rows: cliRows, runs: runsFor(), log }) : [];
     const totalS = (performance.now() - started) / 1000;
-    const report = { machine, sizes, results, inference: { ...inference, ortNodeRowsPerS }, benchSeconds: totalS };
+    const report = { machine, sizes, results, inference: { ...inference, ortNodeRowsPerS }, cli, benchSeconds: totalS };
     const md = markdown(report);
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
@@ -513,7 +518,7 @@ async function main() {
   }
 }
 
-function markdown({ machine, results, inference, benchSeconds }) {
+function markdown({ machine, results, inference, cli, benchSeconds }) {
   const L = [];
   L.push(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Chromium ${machine.chromium} (headless), ${machine.date.slice(0, 10)}; 1-min load average ${fmt(machine.loadAverage1mAtStart, 1)} at start, ${fmt(machine.loadAverage1mAtEnd, 1)} at end (other work on the machine skews the figures).`);
   L.push('Medians over the runs. Parse-only = the engine\'s splitter + PapaParse in a worker, nothing else. Peak memory = VmHWM of the Chromium renderer process (page + its worker, includes ArrayBuffers and WASM memory).');
@@ -545,6 +550,11 @@ function markdown({ machine, results, inference, benchSeconds }) {
     L.push(`- longest main-thread task < 100 ms during the 100k load: ${fmt(r100.longestTaskMsMax)} ms (max over runs) ${t(r100.longestTaskMsMax < 100)}`);
     L.push(`- edit → new prediction < 100 ms (100k loaded): ${fmt(r100.editMs, 1)} ms ${t(r100.editMs !== null && r100.editMs < 100)}`);
     L.push(`- 100k completes, peak ≤ 2 × file (${fmt(mb(2 * r100.bytes))} MB): ${fmt(mb(r100.peakRendererBytes))} MB ${t(r100.peakRendererBytes <= 2 * r100.bytes)} (after the download: ${fmt(mb(r100.peakRendererBytesAfterDownload ?? 0))} MB); download byte-identical in the original columns: ${r100.downloadIdentical ? 'met' : 'MISSED'}`);
+  }
+  if (cli.length > 0) {
+    L.push('');
+    L.push(cliMarkdown(cli));
+    L.push(`- command-line tool ≥ 100 MB/s and ≤ 300 MB peak RSS on the ≈ 1 GB file: ${cli.map((r) => `${r.mode}: ${fmt(r.mbPerS, 1)} MB/s ${t(r.mbPerS >= 100)}, ${fmt(mb(r.maxRssBytes))} MB ${t(r.maxRssBytes <= 300e6)}`).join('; ')}`);
   }
   L.push('');
   L.push(`One full run of this benchmark took ${fmt(benchSeconds / 60, 1)} min.`);

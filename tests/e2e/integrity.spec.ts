@@ -116,7 +116,7 @@ test('a file too large for this browser’s memory fails with a message, and the
     await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
     await page.getByTestId('file-input').setInputFiles(file);
     await expect(page.getByTestId('error-text')).toHaveText(
-      /^“huge\.csv” could not be loaded\. This file is too large for this browser's memory: 64\.00 GB, at least [\d,]+ rows, needs at least [\d.]+ GB for its readings, more than the 4\.00 GB this page allows\. For bigger files, split the file into smaller parts and upload them one at a time, or use the command-line tool \(`npx sensor-fault predict`, planned: not available yet\)\.$/,
+      /^“huge\.csv” could not be loaded\. This file is too large for this browser's memory: 64\.00 GB, at least [\d,]+ rows, needs at least [\d.]+ GB for its readings, more than the 4\.00 GB this page allows\. For bigger files, use the command-line tool, which streams a file of any size \(`npx sensor-fault predict FILE\.csv -o OUT\.csv` in the project folder, see its README\), or split the file into smaller parts and upload them one at a time\.$/,
     );
     await expect(page.getByTestId('error-message')).toContainText('The previous data (wafer_23012020_041211.csv) is still shown.');
     await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');

@@ -60,7 +60,7 @@ describe('load errors', () => {
     const e = await loadError(big);
     expect(e.code).toBe('too-large');
     expect(e.message).toMatch(
-      /^This file is too large for this browser's memory: 18\.63 GB, at least [\d,]+ rows, needs at least [\d.]+ GB for its readings, more than the 4\.00 GB this page allows\. For bigger files, split the file into smaller parts and upload them one at a time, or use the command-line tool \(`npx sensor-fault predict`, planned: not available yet\)\.$/,
+      /^This file is too large for this browser's memory: 18\.63 GB, at least [\d,]+ rows, needs at least [\d.]+ GB for its readings, more than the 4\.00 GB this page allows\. For bigger files, use the command-line tool, which streams a file of any size \(`npx sensor-fault predict FILE\.csv -o OUT\.csv` in the project folder, see its README\), or split the file into smaller parts and upload them one at a time\.$/,
     );
     // The previous file is still loaded and usable.
     expect(results(await engine.summarize(0.5)).rows).toBe(100);
@@ -95,7 +95,7 @@ describe('load errors', () => {
     expect(e).toEqual({
       code: 'too-large',
       message:
-        "This file is too large for this browser's memory (Array buffer allocation failed). For bigger files, split the file into smaller parts and upload them one at a time, or use the command-line tool (`npx sensor-fault predict`, planned: not available yet).",
+        "This file is too large for this browser's memory (Array buffer allocation failed). For bigger files, use the command-line tool, which streams a file of any size (`npx sensor-fault predict FILE.csv -o OUT.csv` in the project folder, see its README), or split the file into smaller parts and upload them one at a time.",
     });
     expect(results(await engine.summarize(0.5)).rows).toBe(100);
   });

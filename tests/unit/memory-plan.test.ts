@@ -58,7 +58,7 @@ describe('planRows', () => {
     expect((error as EngineFailure).code).toBe('too-large');
     expect((error as EngineFailure).message).toBe(
       "This file is too large for this browser's memory: 59.60 GB, at least 8,888,888 rows, needs at least 19.54 GB for its readings, more than the 4.00 GB this page allows. " +
-        'For bigger files, split the file into smaller parts and upload them one at a time, or use the command-line tool (`npx sensor-fault predict`, planned: not available yet).',
+        'For bigger files, use the command-line tool, which streams a file of any size (`npx sensor-fault predict FILE.csv -o OUT.csv` in the project folder, see its README), or split the file into smaller parts and upload them one at a time.',
     );
     // Twice as long records as the longest seen fit: no refusal, the buffers grow when needed.
     expect(planRows(4e9, { bytesLeft: 4e9, meanRecordBytes: 3400, longestRecordBytes: 3600 }, N_FEATURES).fewestRows).toBe(555_555);

@@ -41,7 +41,12 @@ export async function gunzip(file: Blob): Promise<Blob> {
   try {
     return await new Response(file.stream().pipeThrough(new DecompressionStream('gzip'))).blob();
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    return fail('not-text', `This .gz file could not be decompressed (${why}): it is damaged or incomplete. Download it again, or upload the CSV file itself.`);
+    return gunzipFailed(e);
   }
+}
+
+/** The refusal of a .gz file that does not decompress (the page's and the command-line tool's). */
+export function gunzipFailed(e: unknown): never {
+  const why = e instanceof Error ? e.message : String(e);
+  return fail('not-text', `This .gz file could not be decompressed (${why}): it is damaged or incomplete. Download it again, or upload the CSV file itself.`);
 }

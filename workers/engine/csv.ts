@@ -222,7 +222,16 @@ export function failOnNul(offset: number, line: number): never {
   );
 }
 
-export async function readBytes(blob: Blob, start: number, end: number): Promise<Uint8Array> {
+/**
+ * What the reading code needs of a file: its size and byte ranges. A Blob (a File in the page) is one; the
+ * command-line tool gives its own (cli/file-source.ts: Node's file-backed Blob cannot address past 4 GiB).
+ */
+export interface ByteSource {
+  readonly size: number;
+  slice(start: number, end: number): { arrayBuffer(): Promise<ArrayBuffer> };
+}
+
+export async function readBytes(blob: ByteSource, start: number, end: number): Promise<Uint8Array> {
   return new Uint8Array(await blob.slice(start, end).arrayBuffer());
 }
 
@@ -230,7 +239,7 @@ export async function readBytes(blob: Blob, start: number, end: number): Promise
  * Stream the blob in slices and yield the complete records of each slice. Records end at the line breaks
  * outside quoted fields, by PapaParse's quote rules as quote-scan.ts implements them.
  */
-export async function* splitRecords(blob: Blob, opts: SplitOptions): AsyncGenerator<SplitBatch> {
+export async function* splitRecords(blob: ByteSource, opts: SplitOptions): AsyncGenerator<SplitBatch> {
   const sliceSize = Math.max(1, opts.sliceSize ?? DEFAULT_SLICE_SIZE);
   const end = opts.end ?? blob.size;
   const delim = opts.delimiter.charCodeAt(0);

@@ -2,7 +2,7 @@ import type { EngineError, EngineErrorCode, Result } from '../api';
 
 /** Said wherever a file is refused for its size: what to use instead. One place, so the wording stays the same. */
 export const BIGGER_FILES_HINT =
-  'For bigger files, split the file into smaller parts and upload them one at a time, or use the command-line tool (`npx sensor-fault predict`, planned: not available yet).';
+  'For bigger files, use the command-line tool, which streams a file of any size (`npx sensor-fault predict FILE.csv -o OUT.csv` in the project folder, see its README), or split the file into smaller parts and upload them one at a time.';
 
 /** An error the engine means to report as-is (code + ready-to-show message). */
 export class EngineFailure extends Error {

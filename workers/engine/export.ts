@@ -1,12 +1,19 @@
 /**
  * CSV export: re-streams the original file by bytes and appends fault_probability / prediction to each record.
  * Unedited records without formula-like cells are copied byte-identical; the others are re-serialized.
+ *
+ * One core writes the bytes for every consumer: `CsvExportWriter` takes the file's split batches (csv.ts
+ * splitRecords) and each data row's results through a `ExportRows`, and writes to a `ExportSink`. The page's
+ * download (`exportCsv`, a Session with its edits) and the command-line tool's streaming predict
+ * (`stream-predict.ts`, rows scored batch by batch, no edits) both drive it, so their output is byte-identical by
+ * construction.
  */
 import type { ExportOptions, ExportResult, ProgressCallback } from '../api';
 import { isFlagged, isLowCoverage } from '../format';
-import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, readBytes, splitRecords, yieldToEventLoop, type Delimiter } from './csv';
+import { DEFAULT_SLICE_SIZE, decodeUtf8, isBlankRecord, isDelimiterOnlyRecord, parseText, quoteField, readBytes, splitRecords, yieldToEventLoop, type ByteSource, type Delimiter, type Sniffed, type SplitBatch } from './csv';
 import { type CancelToken, fail } from './errors';
-import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, type Session } from './session';
+import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT } from './rows';
+import type { Session } from './session';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
 import { isFormulaLike, neutralize } from './validate';
 
@@ -54,7 +61,7 @@ export function appendedNames(header: string[], extraCount = 0): AppendedNames {
 }
 
 /** Accumulates output bytes in ~1 MB chunks. */
-class ByteSink {
+export class ByteSink implements ExportSink {
   private readonly parts: Uint8Array<ArrayBuffer>[] = [];
   private buf = new Uint8Array(1 << 20);
   private len = 0;
@@ -125,54 +132,207 @@ export function rawFieldSpans(text: string, delimiter: Delimiter): number[] {
  * The prediction column: Fault / OK, empty before scoring; a low-coverage wafer says so, with its coverage, both
  * when it is not scored (the default) and when the user chose to score it.
  */
-export function predictionText(s: Session, row: number, p: number, flagged: boolean): string {
-  const readings = s.modelReadings[row] as number;
-  const sensors = s.usedFeatures.length;
-  const low = isLowCoverage(readings, sensors);
-  const coverage = `${readings} of ${sensors} model sensors read`;
-  if (Number.isNaN(p)) return s.predicted && low ? `Not scored: low coverage (${coverage})` : '';
+export function predictionText(predicted: boolean, readings: number, modelSensors: number, p: number, flagged: boolean): string {
+  const low = isLowCoverage(readings, modelSensors);
+  const coverage = `${readings} of ${modelSensors} model sensors read`;
+  if (Number.isNaN(p)) return predicted && low ? `Not scored: low coverage (${coverage})` : '';
   const label = flagged ? 'Fault' : 'OK';
   return low ? `${label} (low coverage: ${coverage})` : label;
 }
 
-export interface ExportRun {
-  token: CancelToken;
-  onProgress?: ProgressCallback | undefined;
-  sliceSize?: number | undefined;
+/** Where the export core writes: raw bytes (copied from the file) and text (encoded as UTF-8). */
+export interface ExportSink {
+  push(bytes: Uint8Array): void;
+  text(s: string): void;
 }
 
-export async function exportCsv(s: Session, options: ExportOptions, run: ExportRun): Promise<ExportResult> {
-  const sn = s.sniffed;
-  const d: Delimiter = sn.delimiter;
-  const sink = new ByteSink();
-  if (sn.hasBom) sink.push(new Uint8Array([0xef, 0xbb, 0xbf]));
-  // Excel's `sep=` line, byte for byte, so the download opens in Excel as the upload did.
-  if (sn.separatorLine !== null) sink.push(await readBytes(s.file, sn.hasBom ? 3 : 0, sn.dataStart));
-  const ncol = s.header.length;
-  const names = appendedNames(s.header, s.widestRow - ncol);
-  // Every record is padded to the widest one, so the result columns sit under their own headers in a spreadsheet.
-  const width = s.widestRow;
-  let neutralizedCells = 0;
-  let editedCells = 0;
-  let written = 0;
-  let row = -1; // -1 = before / at the header
-  let headerDone = false;
+/** What the core needs about the file and the run, fixed for one export. */
+export interface ExportLayout {
+  /** The file's delimiter, BOM and `sep=` line (csv.ts sniff). */
+  sniffed: Sniffed;
+  /** The header record's fields. */
+  header: string[];
+  /** Fields of the widest record, the header included (≥ header.length): every record is padded to it. */
+  widestRow: number;
+  /** How many sensors the model's trees use (Model.usedFeatures.length): the low-coverage rule counts over them. */
+  modelSensors: number;
+  /** Every row has been scored: an unscored low-coverage row then says why. */
+  predicted: boolean;
+  threshold: number;
+  onlyFlagged: boolean;
+}
+
+/**
+ * Each data row's results, by row index (0-based, file order: the rows the loader keeps, i.e. every record after
+ * the header that is neither blank nor only delimiters). The core asks for the rows in order, once each.
+ */
+export interface ExportRows {
+  /** P(fail); NaN when not scored. */
+  probability(row: number): number;
+  /** rows.ts FLAG_* bits of the row. */
+  flags(row: number): number;
+  /** Readings of the model's sensors the row has (for the low-coverage wording). */
+  modelReadings(row: number): number;
+  /** The user's edits of the row (column → text), if any. */
+  edits(row: number): ReadonlyMap<number, string> | undefined;
+  /** Called with each data record's file offset before it is written; throws when the rows do not match the file. */
+  check?(row: number, recordOffset: number): void;
+}
+
+/** What an export wrote, counted by the core. */
+export interface ExportCounts {
+  /** Data rows written (fewer than the rows with only-flagged). */
+  rows: number;
+  neutralizedCells: number;
+  editedCells: number;
+}
+
+/**
+ * The bytes before the header's search start that the download keeps: the BOM, and Excel's `sep=` line byte for
+ * byte (so the download opens in Excel as the upload did). Empty for most files.
+ */
+export async function exportPreamble(file: ByteSource, sn: Sniffed): Promise<Uint8Array> {
+  if (sn.separatorLine === null) return sn.hasBom ? new Uint8Array([0xef, 0xbb, 0xbf]) : new Uint8Array(0);
+  const line = await readBytes(file, sn.hasBom ? 3 : 0, sn.dataStart);
+  if (!sn.hasBom) return line;
+  const out = new Uint8Array(3 + line.length);
+  out.set([0xef, 0xbb, 0xbf]);
+  out.set(line, 3);
+  return out;
+}
+
+/** The fields of one record's text (its content without the line ending). */
+function parseRecordFields(text: string, d: Delimiter): string[] {
+  return parseText(text, 1, d, '\n')[0] ?? [''];
+}
+
+/**
+ * The streaming export core. Feed it the preamble (`start`), then every split batch of the file from
+ * `sniffed.dataStart` on, in order (`writeBatch`); it writes the header with the appended column names, then each
+ * data record with its probability and prediction (only the flagged ones with `onlyFlagged`). Records that are
+ * not rows (blank lines, lines of only delimiters) are copied as they are, except with `onlyFlagged`.
+ *
+ * Options for combining files into one output (the command-line tool's `--combine`): `sourceFile` puts a first
+ * column with that text in front of every record (`source_file` in the header), `writeHeader: false` leaves the
+ * header out (a second file of the same columns), `keepNonRows: false` drops blank and delimiter-only lines.
+ */
+export class CsvExportWriter {
+  private readonly d: Delimiter;
+  private readonly names: AppendedNames;
+  private headerDone = false;
+  private row = 0;
+  private readonly counts: ExportCounts = { rows: 0, neutralizedCells: 0, editedCells: 0 };
+  private readonly prefix: string;
+
+  constructor(
+    private readonly layout: ExportLayout,
+    private readonly sink: ExportSink,
+    private readonly options: { sourceFile?: string; writeHeader?: boolean; keepNonRows?: boolean } = {},
+  ) {
+    this.d = layout.sniffed.delimiter;
+    this.names = appendedNames(layout.header, layout.widestRow - layout.header.length);
+    this.prefix = options.sourceFile === undefined ? '' : `${quoteField(options.sourceFile, this.d)}${this.d}`;
+  }
+
+  /** The header as the output writes it: the file's names, the extra_… names, the result names. */
+  outputHeader(): string[] {
+    const h = this.options.sourceFile === undefined ? [] : [sourceFileName(this.layout.header)];
+    return [...h, ...this.layout.header, ...this.names.extra, this.names.probability, this.names.prediction];
+  }
+
+  /** The preamble (exportPreamble) goes first. */
+  start(preamble: Uint8Array): void {
+    if (preamble.length > 0) this.sink.push(preamble);
+  }
+
+  /** Data rows seen so far (written or not). */
+  get dataRows(): number {
+    return this.row;
+  }
+
+  result(): ExportCounts {
+    return { ...this.counts };
+  }
+
+  /** Write the records of one split batch (offsets as splitRecords gives them). */
+  writeBatch(batch: SplitBatch, rows: ExportRows): void {
+    const { bytes } = batch;
+    const { sink, d, layout } = this;
+    const keepNonRows = (this.options.keepNonRows ?? true) && !layout.onlyFlagged;
+    for (let r = 0; r < batch.starts.length; r++) {
+      const st = batch.starts[r] as number;
+      const ce = batch.contentEnds[r] as number;
+      const en = batch.ends[r] as number;
+      // Blank lines and lines of only delimiters are not rows: kept as they are (after the header).
+      if (isBlankRecord(bytes, st, ce) || (this.headerDone && isDelimiterOnlyRecord(bytes, st, ce, d))) {
+        if (keepNonRows) sink.push(bytes.subarray(st, en));
+        continue;
+      }
+      if (!this.headerDone) {
+        this.headerDone = true;
+        if (this.options.writeHeader ?? true) this.writeHeader(bytes, st, ce, en);
+        continue;
+      }
+      this.writeRow(batch, r, rows);
+    }
+  }
+
+  private writeHeader(bytes: Uint8Array, st: number, ce: number, en: number): void {
+    const { sink, d, layout } = this;
+    const header = layout.header;
+    if (this.prefix !== '') sink.text(`${quoteField(sourceFileName(header), d)}${d}`);
+    if (header.some((h) => isFormulaLike(h))) sink.text(this.splice(decodeUtf8(bytes.subarray(st, ce)), header, undefined, header.length));
+    else sink.push(bytes.subarray(st, ce));
+    for (const name of [...this.names.extra, this.names.probability, this.names.prediction]) sink.text(`${d}${quoteField(name, d)}`);
+    sink.push(bytes.subarray(ce, en));
+  }
+
+  private writeRow(batch: SplitBatch, r: number, rows: ExportRows): void {
+    const { sink, d, layout } = this;
+    const { bytes } = batch;
+    const st = batch.starts[r] as number;
+    const ce = batch.contentEnds[r] as number;
+    const en = batch.ends[r] as number;
+    const row = this.row++;
+    rows.check?.(row, batch.offset + st);
+    const p = rows.probability(row);
+    const flagged = isFlagged(p, layout.threshold);
+    if (layout.onlyFlagged && !flagged) return;
+    const flags = rows.flags(row);
+    const edits = rows.edits(row);
+    const width = layout.widestRow;
+    if (this.prefix !== '') sink.text(this.prefix);
+    if (edits || (flags & FLAG_FORMULA) !== 0) {
+      const text = decodeUtf8(bytes.subarray(st, ce));
+      sink.text(this.splice(text, parseRecordFields(text, d), edits, width));
+    } else {
+      sink.push(bytes.subarray(st, ce));
+      const fieldsCount = (flags & (FLAG_SHORT | FLAG_LONG)) !== 0 ? parseRecordFields(decodeUtf8(bytes.subarray(st, ce)), d).length : layout.header.length;
+      // Pad a row narrower than the widest so the appended fields land under their headers.
+      if (fieldsCount < width) sink.text(d.repeat(width - fieldsCount));
+    }
+    const prediction = predictionText(layout.predicted, rows.modelReadings(row), layout.modelSensors, p, flagged);
+    sink.text(`${d}${shortestFloat32Text(p)}${d}${quoteField(prediction, d)}`);
+    sink.push(bytes.subarray(ce, en));
+    this.counts.rows++;
+  }
 
   /**
    * A record that must change (edits, formula-like cells) keeps the bytes of every other field: only the changed
    * fields are written anew. Falls back to writing every field when the raw split disagrees with the parse.
    */
-  const splice = (raw: string, fields: string[], edits: Map<number, string> | undefined, padTo: number): string => {
+  private splice(raw: string, fields: string[], edits: ReadonlyMap<number, string> | undefined, padTo: number): string {
+    const d = this.d;
     const spans = rawFieldSpans(raw, d);
-    if (spans.length !== fields.length * 2) return serialize(fields, edits, padTo);
+    if (spans.length !== fields.length * 2) return this.serialize(fields, edits, padTo);
     const n = Math.max(fields.length, padTo);
     const parts: string[] = [];
     for (let c = 0; c < n; c++) {
       const edit = edits?.get(c);
       if (edit !== undefined) {
-        editedCells++;
+        this.counts.editedCells++;
         const formula = isFormulaLike(edit);
-        if (formula) neutralizedCells++;
+        if (formula) this.counts.neutralizedCells++;
         parts.push(quoteField(formula ? neutralize(edit) : edit, d));
         continue;
       }
@@ -182,93 +342,89 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
       }
       const text = raw.slice(spans[2 * c], spans[2 * c + 1]);
       if (isFormulaLike(fields[c] as string)) {
-        neutralizedCells++;
+        this.counts.neutralizedCells++;
         // Insert ' before the value, inside the quotes when the field is quoted.
         parts.push(text.charCodeAt(0) === QUOTE ? `"${neutralize(text.slice(1))}` : neutralize(text));
       } else parts.push(text);
     }
     return parts.join(d);
-  };
+  }
 
-  const serialize = (fields: string[], edits: Map<number, string> | undefined, padTo: number): string => {
+  private serialize(fields: string[], edits: ReadonlyMap<number, string> | undefined, padTo: number): string {
     const outFields = fields.slice();
     if (edits) {
       for (const [c, t] of edits) {
         while (outFields.length <= c) outFields.push('');
         outFields[c] = t;
-        editedCells++;
+        this.counts.editedCells++;
       }
     }
     for (let c = 0; c < outFields.length; c++) {
       const f = outFields[c] as string;
       if (isFormulaLike(f)) {
         outFields[c] = neutralize(f);
-        neutralizedCells++;
+        this.counts.neutralizedCells++;
       }
     }
     while (outFields.length < padTo) outFields.push('');
-    return outFields.map((f) => quoteField(f, d)).join(d);
+    return outFields.map((f) => quoteField(f, this.d)).join(this.d);
+  }
+}
+
+/** The name of the column a combined output adds in front: `source_file`, made unique against the header. */
+export function sourceFileName(header: string[]): string {
+  const taken = new Set(header.map((h) => h.trim().toLowerCase()));
+  let name = 'source_file';
+  for (let k = 1; taken.has(name); k++) name = `source_file_${k}`;
+  return name;
+}
+
+export interface ExportRun {
+  token: CancelToken;
+  onProgress?: ProgressCallback | undefined;
+  sliceSize?: number | undefined;
+}
+
+/** A Session's rows for the export core: its scores, flags and the user's edits. */
+function sessionRows(s: Session): ExportRows {
+  return {
+    probability: (row) => s.probabilities[row] as number,
+    flags: (row) => s.rowFlags[row] as number,
+    modelReadings: (row) => s.modelReadings[row] as number,
+    edits: (row) => s.edits.get(row),
+    check: (row, offset) => {
+      if (row >= s.rows || s.rowStart[row] !== offset) fileChanged();
+    },
   };
+}
 
-  /** The fields of one record's text (its content without the line ending). */
-  const parseRecordFields = (text: string): string[] => parseText(text, 1, d, '\n')[0] ?? [''];
+function fileChanged(): never {
+  return fail('internal', 'The file changed on disk since it was loaded; load it again before downloading.');
+}
 
-  for await (const batch of splitRecords(s.file, { delimiter: d, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: run.sliceSize ?? DEFAULT_SLICE_SIZE })) {
+/** The page's download: the session's file re-streamed through the export core, with the user's edits. */
+export async function exportCsv(s: Session, options: ExportOptions, run: ExportRun): Promise<ExportResult> {
+  const sn = s.sniffed;
+  const sink = new ByteSink();
+  const layout: ExportLayout = { sniffed: sn, header: s.header, widestRow: s.widestRow, modelSensors: s.usedFeatures.length, predicted: s.predicted, ...options };
+  const writer = new CsvExportWriter(layout, sink);
+  writer.start(await exportPreamble(s.file, sn));
+  const rows = sessionRows(s);
+  for await (const batch of splitRecords(s.file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: run.sliceSize ?? DEFAULT_SLICE_SIZE })) {
     run.token.throwIfCancelled();
-    const bytes = batch.bytes;
-    for (let r = 0; r < batch.starts.length; r++) {
-      const st = batch.starts[r] as number;
-      const ce = batch.contentEnds[r] as number;
-      const en = batch.ends[r] as number;
-      // Blank lines and lines of only delimiters are not rows: kept as they are (after the header).
-      if (isBlankRecord(bytes, st, ce) || (headerDone && isDelimiterOnlyRecord(bytes, st, ce, d))) {
-        if (!options.onlyFlagged) sink.push(bytes.subarray(st, en));
-        continue;
-      }
-      const recordText = (): string => decodeUtf8(bytes.subarray(st, ce));
-      if (!headerDone) {
-        headerDone = true;
-        const hasFormula = s.header.some((h) => isFormulaLike(h));
-        if (hasFormula) sink.text(splice(recordText(), s.header, undefined, ncol));
-        else sink.push(bytes.subarray(st, ce));
-        for (const name of [...names.extra, names.probability, names.prediction]) sink.text(`${d}${quoteField(name, d)}`);
-        sink.push(bytes.subarray(ce, en));
-        row = 0;
-        continue;
-      }
-      if (row >= s.rows || s.rowStart[row] !== batch.offset + st) {
-        fail('internal', 'The file changed on disk since it was loaded; load it again before downloading.');
-      }
-      const p = s.probabilities[row] as number;
-      const flagged = isFlagged(p, options.threshold);
-      if (!options.onlyFlagged || flagged) {
-        const edits = s.edits.get(row);
-        const fieldsCount = ((s.rowFlags[row] as number) & (FLAG_SHORT | FLAG_LONG)) !== 0 ? parseRecordFields(recordText()).length : ncol;
-        if (edits || ((s.rowFlags[row] as number) & FLAG_FORMULA) !== 0) {
-          const text = recordText();
-          sink.text(splice(text, parseRecordFields(text), edits, width));
-        } else {
-          sink.push(bytes.subarray(st, ce));
-          // Pad a row narrower than the widest so the appended fields land under their headers.
-          if (fieldsCount < width) sink.text(d.repeat(width - fieldsCount));
-        }
-        sink.text(`${d}${shortestFloat32Text(p)}${d}${quoteField(predictionText(s, row, p, flagged), d)}`);
-        sink.push(bytes.subarray(ce, en));
-        written++;
-      }
-      row++;
-    }
+    writer.writeBatch(batch, rows);
     run.onProgress?.({ phase: 'export', done: batch.bytesRead, total: s.file.size });
     await yieldToEventLoop();
     run.token.throwIfCancelled();
   }
-  if (row !== s.rows) fail('internal', 'The file changed on disk since it was loaded; load it again before downloading.');
+  if (writer.dataRows !== s.rows) fileChanged();
+  const counts = writer.result();
   return {
     blob: sink.blob(),
     fileName: exportFileName(s.fileName, options.onlyFlagged),
-    rows: written,
+    rows: counts.rows,
     threshold: options.threshold,
-    neutralizedCells,
-    editedCells,
+    neutralizedCells: counts.neutralizedCells,
+    editedCells: counts.editedCells,
   };
 }

@@ -19,6 +19,7 @@ import {
   sniff,
   splitRecords,
   yieldToEventLoop,
+  type ByteSource,
   type Sniffed,
   type SplitBatch,
 } from './csv';
@@ -68,7 +69,7 @@ const POOL_READ_AHEAD = 4;
 const RANGES_IN_FLIGHT = 8;
 
 /** The header record and where the data records after it start. */
-interface HeaderRecord {
+export interface HeaderRecord {
   fields: string[];
   /** File offset of the header record, of the record after it, and that record's line. */
   start: number;
@@ -172,7 +173,7 @@ export async function loadSession(given: Blob, model: Model, opts: LoadOptions):
 }
 
 /** The user's number format, else the one detected on the first records' sensor cells. */
-function numberFormatFor(sample: string[][], map: ColumnMapping, choices: LoadChoices): NumberFormatUse {
+export function numberFormatFor(sample: string[][], map: ColumnMapping, choices: LoadChoices): NumberFormatUse {
   const cells = function* () {
     for (const fields of sample) for (let c = 0; c < fields.length; c++) if ((map.featureOfColumn[c] ?? -1) >= 0) yield fields[c] as string;
   };
@@ -197,14 +198,14 @@ function labelReaderFor(coding: LabelCoding, choices: LoadChoices, model: Model)
   return makeLabelReader(model.json.label.fail_values, model.json.label.pass_values);
 }
 
-function noRowsMessage(columns: number, delimiterOnlyLines: number): string {
+export function noRowsMessage(columns: number, delimiterOnlyLines: number): string {
   const headerOnly = `The file has a header row (${formatCount(columns)} columns) but no data rows`;
   if (delimiterOnlyLines === 0) return `${headerOnly}.`;
   const lines = delimiterOnlyLines === 1 ? 'its one line' : `its ${formatCount(delimiterOnlyLines)} lines`;
   return `${headerOnly}: ${lines} after the header ${delimiterOnlyLines === 1 ? 'contains' : 'contain'} only delimiters (no readings, no wafer name).`;
 }
 
-function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Model, format: NumberFormat, choices: LoadChoices): RowsConfig {
+export function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Model, format: NumberFormat, choices: LoadChoices): RowsConfig {
   return {
     ...(choices.failValue !== undefined ? { chosenFailValue: choices.failValue } : {}),
     delimiter: sn.delimiter,
@@ -221,7 +222,7 @@ function rowsConfig(sn: Sniffed, header: string[], map: ColumnMapping, model: Mo
 }
 
 /** Split the start of the file until its first non-blank record, the header; null when there is none. */
-async function readHeader(file: Blob, sn: Sniffed, sliceSize: number): Promise<HeaderRecord | null> {
+export async function readHeader(file: ByteSource, sn: Sniffed, sliceSize: number): Promise<HeaderRecord | null> {
   for await (const batch of splitRecords(file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, firstLine: sn.firstLine, sliceSize })) {
     const k = batch.starts.length;
     let r = 0;
