@@ -12,6 +12,8 @@ export const golden = JSON.parse(readFileSync(`${root}tests/fixtures/golden.json
   edit_probe: { row: number; feature: string; value: string; probability: number };
 };
 export const modelJson = JSON.parse(readFileSync(`${root}public/models/model.json`, 'utf8')) as {
+  name: string;
+  version: string;
   threshold: { value: number };
   features: string[];
 };
