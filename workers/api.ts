@@ -309,8 +309,12 @@ export interface ExportResult {
 }
 
 export interface EngineApi {
-  /** Fetch model.json and the ONNX file, verify its sha256, create the session. */
-  init(urls: ModelUrls): Promise<Result<ModelInfo>>;
+  /**
+   * Fetch model.json and the ONNX file, verify its sha256, create the session. `onModel` is called as soon as the
+   * model is described (before the onnxruntime session exists): load() works from then on, and scores once init
+   * has answered.
+   */
+  init(urls: ModelUrls, onModel?: (info: ModelInfo) => void): Promise<Result<ModelInfo>>;
   /**
    * Stream-parse the file; scores rows while parsing when the mapping is complete (then `results` is counted at
    * `threshold`). Replaces any loaded file only on success. `choices` override what is detected (number format,

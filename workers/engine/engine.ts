@@ -110,13 +110,24 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const needSession = (): Session => session ?? fail('no-file', 'No file is loaded.');
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
-  async function createModel(rawJson: unknown, onnx: Uint8Array): Promise<ModelInfo> {
+  /**
+   * The model reads files as soon as it describes itself (`onModel`); init answers once it can also score. A load
+   * in between reads the whole file and scores it when the session is ready (Model.ready).
+   */
+  async function createModel(rawJson: unknown, onnx: Uint8Array, onModel?: (info: ModelInfo) => void): Promise<ModelInfo> {
     const json = validateModelJson(rawJson);
-    const m = await Model.create(json, onnx);
-    await m.warmUp();
-    warmUpResults();
+    const m = await Model.describe(json, onnx);
+    const info: ModelInfo = { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string) };
     model = m;
-    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string) };
+    onModel?.(info);
+    try {
+      await m.ready;
+    } catch (e) {
+      if (model === m) model = null;
+      throw e;
+    }
+    warmUpResults();
+    return info;
   }
 
   async function edit(edits: CellEdit[], threshold: number, call: string) {
@@ -131,13 +142,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   const engine: Engine = {
-    init(urls: ModelUrls) {
+    init(urls: ModelUrls, onModel?: (info: ModelInfo) => void) {
       return guarded(async () => {
         const json = validateModelJson(parseModelJson(await fetchBytes(fetchFn, urls.modelJson, 'model description (model.json)')));
         options.pool?.warm(); // the parse workers load while the model downloads
         const dir = urls.modelDir.endsWith('/') ? urls.modelDir : `${urls.modelDir}/`;
         const onnxUrl = new URL(json.onnx.file, new URL(dir, urls.modelJson)).href;
-        return createModel(json, await fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`));
+        return createModel(json, await fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`), onModel);
       });
     },
 
