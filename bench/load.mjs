@@ -7,7 +7,9 @@
 //   usable: navigation start → the drop zone and "Try a sample" can be used (the app is rendered, the engine
 //           need not be ready: a file given then waits for the model).
 //   ready:  navigation start → `engine-status` data-state=ready (model.json, the ONNX file and the wasm fetched,
-//           sha256 checked, the onnxruntime session created): a file given now is read at once.
+//           sha256 checked, the onnxruntime session created and warmed up): the model scores at once.
+//   file at usable → predictions: a third visit (new profile) gives a 1,000-wafer file as soon as the page is usable
+//           and times navigation start → every wafer scored. The file is read while the wasm still arrives.
 //
 // The first visit starts from a new browser profile; the repeat visit restarts the browser on that profile.
 //
@@ -18,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { generate } from './generate.mjs';
 import { pagesServer } from './pages-server.mjs';
 
 const rootDir = new URL('../', import.meta.url).pathname;
@@ -40,6 +43,8 @@ function marks() {
     const sample = /** @type {HTMLButtonElement | null} */ (document.querySelector('[data-testid=sample-button]'));
     if (m.usable === undefined && sample && !sample.disabled && document.querySelector('[data-testid=file-input]')) m.usable = performance.now();
     if (m.ready === undefined && document.querySelector('[data-testid=engine-status][data-state=ready]')) m.ready = performance.now();
+    const summary = /** @type {HTMLElement | null} */ (document.querySelector('[data-testid=summary]'));
+    if (m.scored === undefined && summary?.dataset.rows && summary.dataset.scored === summary.dataset.rows) m.scored = performance.now();
   }).observe(document, { subtree: true, childList: true, attributes: true });
 }
 
@@ -72,6 +77,25 @@ async function openProfile(profileDir) {
   return context;
 }
 
+/** A first visit that gives `filePath` as soon as the page is usable: navigation start → every wafer scored. */
+async function fileAtUsable(url, conditions, filePath) {
+  const profileDir = mkdtempSync(join(tmpdir(), 'sfd-load-'));
+  try {
+    const context = await openProfile(profileDir);
+    const page = await context.newPage();
+    await throttle(page, conditions, { cacheDisabled: true });
+    await page.goto(url, { waitUntil: 'commit' });
+    await page.waitForFunction(() => /** @type {any} */ (window).__load.usable !== undefined, null, { timeout: 60_000, polling: 20 });
+    await page.getByTestId('file-input').setInputFiles(filePath);
+    await page.waitForFunction(() => /** @type {any} */ (window).__load.scored !== undefined, null, { timeout: 120_000, polling: 50 });
+    const m = await page.evaluate(() => /** @type {any} */ (window).__load);
+    await context.close();
+    return { usableMs: m.usable, readyMs: m.ready, predictionsMs: m.scored };
+  } finally {
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+}
+
 /**
  * One first visit (a new profile: no cache, no service worker) and one repeat visit (the browser restarted on that
  * profile, so the service worker answers and nothing is warm in memory).
@@ -102,6 +126,7 @@ async function oneRun(url, server, link) {
 
 /** Median first- and repeat-visit times over `runs` fresh browsers; the build in dist/ must exist. */
 export async function loadTimes({ runs = 5, mbps = 20, rttMs = 40 } = {}) {
+  const filePath = await generate(1000);
   const server = await pagesServer(`${rootDir}dist`, APP_BASE);
   const browser = await chromium.launch({ executablePath, args: launchArgs, headless: true });
   const chromiumVersion = browser.version();
@@ -109,9 +134,11 @@ export async function loadTimes({ runs = 5, mbps = 20, rttMs = 40 } = {}) {
   try {
     const all = [];
     for (let r = 0; r < runs; r++) {
-      all.push(await oneRun(server.url, server, { mbps, rttMs }));
-      const { firstVisit: f, repeatVisit: v } = all.at(-1);
-      log(`run ${r + 1}/${runs}: first visit usable ${Math.round(f.usableMs)} ms, ready ${Math.round(f.readyMs)} ms (${(f.bytes / 1e6).toFixed(2)} MB); repeat usable ${Math.round(v.usableMs)} ms, ready ${Math.round(v.readyMs)} ms (${v.bytes} B, service worker ${v.fromServiceWorker})`);
+      const run = await oneRun(server.url, server, { mbps, rttMs });
+      run.fileAtUsable = await fileAtUsable(server.url, conditionsFor({ mbps, rttMs }), filePath);
+      all.push(run);
+      const { firstVisit: f, repeatVisit: v, fileAtUsable: u } = run;
+      log(`run ${r + 1}/${runs}: first visit usable ${Math.round(f.usableMs)} ms, ready ${Math.round(f.readyMs)} ms (${(f.bytes / 1e6).toFixed(2)} MB); repeat usable ${Math.round(v.usableMs)} ms, ready ${Math.round(v.readyMs)} ms (${v.bytes} B, service worker ${v.fromServiceWorker}); 1k file at usable → predictions ${Math.round(u.predictionsMs)} ms`);
     }
     const pick = (visitName, key) => median(all.map((run) => run[visitName][key]));
     const summary = (visitName) => ({
@@ -120,7 +147,14 @@ export async function loadTimes({ runs = 5, mbps = 20, rttMs = 40 } = {}) {
       readyMsRange: [Math.min(...all.map((run) => run[visitName].readyMs)), Math.max(...all.map((run) => run[visitName].readyMs))],
       bytes: pick(visitName, 'bytes'),
     });
-    return { chromium: chromiumVersion, link: { mbps, rttMs }, runs, firstVisit: summary('firstVisit'), repeatVisit: summary('repeatVisit'), runsDetail: all };
+    const fileRuns = all.map((run) => run.fileAtUsable);
+    const fileAtUsableSummary = {
+      rows: 1000,
+      usableMs: median(fileRuns.map((u) => u.usableMs)),
+      readyMs: median(fileRuns.map((u) => u.readyMs)),
+      predictionsMs: median(fileRuns.map((u) => u.predictionsMs)),
+    };
+    return { chromium: chromiumVersion, link: { mbps, rttMs }, runs, firstVisit: summary('firstVisit'), repeatVisit: summary('repeatVisit'), fileAtUsable: fileAtUsableSummary, runsDetail: all };
   } finally {
     await server.close();
   }

@@ -3,9 +3,20 @@
  * downloads with the network off. The engine worker and its parse workers are blob: workers; the onnxruntime wasm
  * and the model files are fetched from inside them, so this also checks that the service worker serves them.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, golden, openApp, test } from './fixtures';
+import { expect, golden, openApp, root, test } from './fixtures';
+
+const dist = join(root, 'dist');
+
+/** Every file of the build, as paths relative to it. */
+function builtFiles(): string[] {
+  return readdirSync(dist, { recursive: true })
+    .map(String)
+    .filter((name) => statSync(join(dist, name)).isFile())
+    .map((name) => relative(dist, join(dist, name)).split('\\').join('/'));
+}
 
 async function downloadText(page: Page): Promise<string> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-button').click()]);
@@ -24,6 +35,18 @@ async function waitForOfflineReady(page: Page): Promise<void> {
   await expect(page.getByTestId('offline-ready')).toBeVisible({ timeout: 60_000 });
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
 }
+
+test('the service worker precaches every file the app needs, and nothing the app does not read', () => {
+  const sw = readFileSync(join(dist, 'sw.js'), 'utf8');
+  const precached = [...sw.matchAll(/\{url:"([^"]+)",revision:/g)].map((m) => m[1]);
+  // Not precached: the service worker itself and its Workbox runtime, and the bundle's files the page never reads.
+  const notForThePage = /^(sw\.js|workbox-[\w-]+\.js|models\/golden\.json|models\/report\.md)$/;
+  const expected = builtFiles().filter((name) => !notForThePage.test(name));
+  expect(new Set(precached)).toEqual(new Set(expected));
+  expect(expected).toEqual(expect.arrayContaining(['index.html', 'models/model.json', 'samples/wafer_23012020_041211.csv']));
+  expect(expected.some((name) => /^assets\/ort-wasm-simd-threaded-[\w-]+\.wasm$/.test(name))).toBe(true);
+  expect(expected.some((name) => name.endsWith('.onnx'))).toBe(true);
+});
 
 test('after one visit, the app opens, loads the model, predicts and downloads with the network off', async ({ page, context }) => {
   await openApp(page);
