@@ -42,6 +42,8 @@ export class OfflineState {
   dismissed = $state(false);
   /** The user chose "Reload": the page may unload without asking (the session is kept in this browser). */
   reloading = $state(false);
+  /** The new version was switched on from another tab of the app: this page runs on, the prompt asks for a reload. */
+  activatedElsewhere = $state(false);
 
   private started = false;
   private activate: ((reload?: boolean) => Promise<void>) | null = null;
@@ -58,11 +60,17 @@ export class OfflineState {
     if (this.started || !import.meta.env.PROD || !('serviceWorker' in navigator)) return;
     this.started = true;
     this.offlineReady = navigator.serviceWorker.controller !== null;
+    // The waiting version has taken over (from this tab's Reload or another's). Watched here rather than through
+    // the plugin's onNeedReload, which misses it in a tab that opened before any service worker controlled it.
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      if (this.updateWaiting) this.onNewVersionActive();
+    });
     this.activate = registerSW({
       immediate: true,
       onOfflineReady: () => (this.offlineReady = true),
       onNeedRefresh: () => void this.onUpdateWaiting(),
-      onNeedReload: () => window.location.reload(),
+      // Without this the plugin reloads every tab of the app itself; the controllerchange listener decides instead.
+      onNeedReload: () => undefined,
       onRegisteredSW: (_url, registration) => {
         if (registration) setInterval(() => navigator.onLine && void registration.update().catch(() => undefined), UPDATE_CHECK_MS);
       },
@@ -74,10 +82,24 @@ export class OfflineState {
     this.updateWaiting = true;
   }
 
-  /** Switch to the waiting deployment: it takes over, then the page reloads (onNeedReload). */
+  /**
+   * The new version has taken over. Reload only the tab where the user asked for it; another tab of the app keeps
+   * its file and edits on screen, and its prompt says a reload is due (it shows again if it was put off).
+   */
+  private onNewVersionActive(): void {
+    if (this.reloading) {
+      window.location.reload();
+      return;
+    }
+    this.activatedElsewhere = true;
+    this.dismissed = false;
+  }
+
+  /** Switch to the waiting deployment: it takes over, then the page reloads (onNewVersionActive). */
   async reload(): Promise<void> {
     this.reloading = true;
-    await this.activate?.(true);
+    if (this.activatedElsewhere) window.location.reload();
+    else await this.activate?.(true);
   }
 
   later(): void {

@@ -17,6 +17,7 @@ const NEW_VERSION = '1.2.0-e2e';
 const { name: modelName, version: oldVersion } = modelJson;
 
 let work = '';
+let newBuild = '';
 let server: PreviewServer | null = null;
 
 async function serve(outDir: string): Promise<void> {
@@ -47,6 +48,7 @@ test.use({ baseURL: `${origin}${basePath}` });
 
 test.beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'sfd-update-'));
+  newBuild = await buildNewDeployment();
 });
 
 test.afterAll(async () => {
@@ -55,7 +57,6 @@ test.afterAll(async () => {
 });
 
 test('a new deployment is named and waits for the user; Reload switches and the file and edits come back', async ({ page }) => {
-  const newBuild = await buildNewDeployment();
   await serve(join(root, 'dist'));
   await page.goto('./');
   await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
@@ -102,4 +103,28 @@ test('a new deployment is named and waits for the user; Reload switches and the 
   const { cell } = await showCell(page, probe.row, probe.feature);
   await expect(cell).toHaveAttribute('data-edited', 'true');
   await expect(cell).toContainText(probe.value);
+});
+
+test('Reload in one tab switches that tab only: another tab keeps its file and is told a reload is due', async ({ context }) => {
+  await serve(join(root, 'dist'));
+  const [first, second] = [await context.newPage(), await context.newPage()];
+  for (const page of [first, second]) {
+    await page.goto('./');
+    await expect(page.getByTestId('offline-ready')).toBeVisible({ timeout: 60_000 });
+  }
+  await second.getByTestId('sample-button').click();
+  await expect(second.getByTestId('summary')).toHaveAttribute('data-scored', '100');
+
+  await serve(newBuild);
+  await first.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update());
+  for (const page of [first, second]) await expect(page.getByTestId('update-prompt')).toBeVisible({ timeout: 60_000 });
+
+  await first.getByTestId('update-reload').click();
+  await expect(first.getByTestId('model-card')).toContainText(`${modelName} ${NEW_VERSION}`, { timeout: 30_000 });
+  // The other tab did not reload: same model, same file, and the prompt says why it should.
+  await expect(second.getByTestId('update-prompt')).toContainText('switched on in another tab');
+  await expect(second.getByTestId('model-card')).toContainText(`${modelName} ${oldVersion}`);
+  await expect(second.getByTestId('summary')).toHaveAttribute('data-scored', '100');
+  await second.getByTestId('update-reload').click();
+  await expect(second.getByTestId('model-card')).toContainText(`${modelName} ${NEW_VERSION}`, { timeout: 30_000 });
 });
