@@ -386,8 +386,12 @@ export interface BatchFileResults {
 }
 
 export interface EngineApi {
-  /** Fetch model.json and the ONNX file, verify its sha256, create the session. */
-  init(urls: ModelUrls): Promise<Result<ModelInfo>>;
+  /**
+   * Fetch model.json and the ONNX file, verify its sha256, create the session. `onModel` is called as soon as the
+   * model is described (before the onnxruntime session exists): load() works from then on, and scores once init
+   * has answered.
+   */
+  init(urls: ModelUrls, onModel?: (info: ModelInfo) => void): Promise<Result<ModelInfo>>;
   /**
    * Check a bundle the user gave (its files, or one .zip; every listed file's sha256) and switch to its model. With
    * `reload`, that file is read again against the new model and the switch is made only if both succeed

@@ -208,7 +208,10 @@ export class AppState {
   readonly batch = new BatchState();
 
   private bridge: Bridge | null = null;
+  /** Settles true once the model can score (engineState 'ready'), false if it cannot. */
   private ready: Promise<boolean> = Promise.resolve(false);
+  /** Settles true once the engine can read a file (the model is described; scoring may still be on its way). */
+  private readable: Promise<boolean> = Promise.resolve(false);
   private summarizeRunning = false;
   private summarizeQueued: number | null = null;
 
@@ -241,7 +244,10 @@ export class AppState {
     return this.summary !== null && !this.busy && this.engineState === 'ready' && (!this.needsConsent || this.consent);
   }
 
-  /** Start (or restart) the worker and load the model. */
+  /**
+   * Start (or restart) the worker and load the model. Files can be read as soon as the model is described
+   * (model.json and the ONNX file checked); 'ready' comes when onnxruntime can score too.
+   */
   startEngine(): void {
     this.bridge?.terminate();
     this.engineState = 'loading';
@@ -251,21 +257,27 @@ export class AppState {
     this.shippedAvailable = false;
     const bridge: Bridge = this.deps.createBridge((detail) => this.onEngineDeath(bridge, detail));
     this.bridge = bridge;
-    this.ready = bridge.init(this.deps.modelUrls()).then((result) => {
+    let markReadable: (readable: boolean) => void = () => undefined;
+    this.readable = new Promise((resolve) => (markReadable = resolve));
+    const takeModel = (info: ModelInfo) => {
+      if (this.bridge !== bridge) return;
+      this.model = info;
+      if (this.summary === null) this.threshold = info.threshold.value;
+      markReadable(true);
+    };
+    this.ready = bridge.init(this.deps.modelUrls(), takeModel).then((result) => {
       if (this.bridge !== bridge) return false;
       if (!result.ok) {
+        markReadable(false);
         this.engineState = 'error';
         this.engineMessage = result.error.message;
         return false;
       }
-      this.model = result.value;
+      takeModel(result.value);
       this.shippedAvailable = true;
       this.engineState = 'ready';
       this.engineMessage = 'Model ready';
-      if (this.summary === null) {
-        this.threshold = result.value.threshold.value;
-        void this.offerStoredSession();
-      }
+      if (this.summary === null) void this.offerStoredSession();
       return true;
     });
   }
@@ -619,7 +631,7 @@ export class AppState {
     this.error = null;
     if (!options.keepInfo) this.info = null;
     const onProgress = this.progressHandler('parse', `Reading ${file.name}`);
-    if (!(await this.ready)) {
+    if (!(await this.readable)) {
       this.busy = null;
       this.error = `The model is not available, so the file cannot be read: ${this.engineMessage}`;
       return false;

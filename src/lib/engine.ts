@@ -3,7 +3,7 @@
  * plain `Result` error, so no call from the UI can hang forever after the worker crashes.
  */
 import { wrap, proxy, releaseProxy, type Remote } from 'comlink';
-import type { BatchInput, CellEdit, EngineApi, ExportOptions, LoadChoices, ModelUrls, PredictOptions, Progress, ReloadRequest, Result, WindowRequest } from '../../workers/api';
+import type { BatchInput, CellEdit, EngineApi, ExportOptions, LoadChoices, ModelInfo, ModelUrls, PredictOptions, Progress, ReloadRequest, Result, WindowRequest } from '../../workers/api';
 import { startBlobWorker } from '../../workers/blob-worker';
 import engineWorkerUrl from '../../workers/engine.worker.ts?worker&url';
 import type { Bridge } from './app.svelte';
@@ -71,8 +71,8 @@ export class EngineBridge implements Bridge {
     });
   }
 
-  init(urls: ModelUrls) {
-    return this.call((api) => api.init(urls)).then((result) => {
+  init(urls: ModelUrls, onModel?: (info: ModelInfo) => void) {
+    return this.call((api) => api.init(urls, onModel && proxy(onModel))).then((result) => {
       if (result.ok) this.startHeartbeat();
       return result;
     });

@@ -14,6 +14,8 @@ export const golden = JSON.parse(readFileSync(`${root}public/models/golden.json`
   edit_probe: { row: number; feature: string; value: string; probability: number };
 };
 export const modelJson = JSON.parse(readFileSync(`${root}public/models/model.json`, 'utf8')) as {
+  name: string;
+  version: string;
   threshold: { value: number };
   features: string[];
 };

@@ -23,7 +23,7 @@ class RecordingBridge implements Bridge {
     this.calls.push(name);
     return result;
   }
-  init = (urls: Parameters<Engine['init']>[0]) => this.note('init', this.engine.init(urls));
+  init = (...args: Parameters<Engine['init']>) => this.note('init', this.engine.init(...args));
   load = (file: File, threshold: number, onProgress?: (p: Progress) => void, choices?: LoadChoices) => this.note('load', this.engine.load(file, threshold, onProgress, choices));
   predict = (options: Parameters<Engine['predict']>[0], onProgress?: (p: Progress) => void) => this.note('predict', this.engine.predict(options, onProgress));
   summarize = (threshold: number) => this.note('summarize', this.engine.summarize(threshold));

@@ -98,6 +98,28 @@ describe('golden parity', () => {
     expect(load.ok === false && load.error.code).toBe('model-not-ready');
   });
 
+  test('a file given as soon as the model is described (before the session exists) is read, then scored as golden', async () => {
+    const engine = await readyEngine();
+    let initAnswered = false;
+    let startedBeforeInit: boolean | null = null;
+    let load: ReturnType<typeof engine.load> | null = null;
+    const init = engine
+      .init({ modelJson: 'http://x/public/models/model.json', modelDir: 'http://x/public/models' }, () => {
+        startedBeforeInit = !initAnswered;
+        load = engine.load(fileFromDisk(SAMPLE), THRESHOLD);
+      })
+      .then((res) => {
+        initAnswered = true;
+        return res;
+      });
+    unwrap(await init);
+    expect(startedBeforeInit).toBe(true);
+    const loaded = unwrap(await (load as unknown as ReturnType<typeof engine.load>));
+    expect(loaded.results?.scored).toBe(100);
+    const win = unwrap(await engine.window({ start: 0, count: 100, colStart: 0, colCount: 0, order: 'file' }));
+    win.rows.forEach((row, i) => expect(Math.abs((row.probability ?? -1) - (golden.sample.probabilities[i] ?? 0))).toBeLessThan(1e-5));
+  });
+
   test('init() fetches model.json and the onnx file relative to modelDir', async () => {
     const engine = await readyEngine();
     const res = await engine.init({ modelJson: 'http://x/public/models/model.json', modelDir: 'http://x/public/models' });

@@ -108,12 +108,18 @@ interface ActiveModel {
   info: ModelInfo;
 }
 
-async function buildModel(rawJson: unknown, onnx: Uint8Array, source: ModelSource, origin: ModelOrigin): Promise<ActiveModel> {
+/**
+ * Check and describe the model, then wait for its onnxruntime session. `onDescribed` runs in between: from then on
+ * the model can read files (scoring waits for Model.ready).
+ */
+async function buildModel(rawJson: unknown, onnx: Uint8Array, source: ModelSource, origin: ModelOrigin, onDescribed?: (m: ActiveModel) => void): Promise<ActiveModel> {
   const json = validateModelJson(rawJson);
-  const m = await Model.create(json, onnx, origin);
-  await m.warmUp();
+  const m = await Model.describe(json, onnx, origin);
+  const described = { model: m, info: { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), source } };
+  onDescribed?.(described);
+  await m.ready;
   warmUpResults();
-  return { model: m, info: { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), source } };
+  return described;
 }
 
 /** A reload against the model switched to failed: said as the switch's failure, with the file's own reason (a cancel stays a cancel). */
@@ -148,10 +154,23 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const needSession = (): Session => session ?? fail('no-file', 'No file is loaded.');
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
-  async function createModel(rawJson: unknown, onnx: Uint8Array): Promise<ModelInfo> {
-    shipped = await buildModel(rawJson, onnx, { kind: 'shipped' }, SHIPPED_ORIGIN);
-    model = shipped.model;
-    session = null;
+  /**
+   * The model reads files as soon as it describes itself (`onModel`); init answers once it can also score. A load
+   * in between reads the whole file and scores it when the session is ready (Model.ready).
+   */
+  async function createModel(rawJson: unknown, onnx: Uint8Array, onModel?: (info: ModelInfo) => void): Promise<ModelInfo> {
+    let described: Model | null = null;
+    try {
+      shipped = await buildModel(rawJson, onnx, { kind: 'shipped' }, SHIPPED_ORIGIN, (next) => {
+        described = next.model;
+        model = next.model;
+        session = null;
+        onModel?.(next.info);
+      });
+    } catch (e) {
+      if (described !== null && model === described) model = null;
+      throw e;
+    }
     return shipped.info;
   }
 
@@ -184,13 +203,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   const engine: Engine = {
-    init(urls: ModelUrls) {
+    init(urls: ModelUrls, onModel?: (info: ModelInfo) => void) {
       return guarded(async () => {
         const json = validateModelJson(parseModelJson(await fetchBytes(fetchFn, urls.modelJson, 'model description (model.json)')));
         options.pool?.warm(); // the parse workers load while the model downloads
         const dir = urls.modelDir.endsWith('/') ? urls.modelDir : `${urls.modelDir}/`;
         const onnxUrl = new URL(json.onnx.file, new URL(dir, urls.modelJson)).href;
-        return createModel(json, await fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`));
+        return createModel(json, await fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`), onModel);
       });
     },
 

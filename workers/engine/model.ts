@@ -105,20 +105,49 @@ function checkInputWidth(session: ort.InferenceSession, json: ModelJson): void {
 }
 
 export class Model {
+  private session: ort.InferenceSession | null = null;
+  /**
+   * Settles when the onnxruntime session is created, checked and warmed up; rejects with the reason it could not
+   * be. Until then the model already describes itself (features, sensors the trees use), so a file can be read
+   * while the 14 MB onnxruntime wasm still arrives and compiles; scoring waits for it.
+   */
+  readonly ready: Promise<void>;
+
   private constructor(
     readonly json: ModelJson,
-    private readonly session: ort.InferenceSession,
+    onnxBytes: Uint8Array,
     /** Feature indices (ascending) the trees split on: the sensors coverage is counted over. */
     readonly usedFeatures: number[],
-  ) {}
+  ) {
+    this.ready = this.startSession(onnxBytes);
+    // A failure is reported through `ready` to whoever awaits it; unawaited it must not count as unhandled.
+    this.ready.catch(() => undefined);
+  }
 
   get nFeatures(): number {
     return this.json.features.length;
   }
 
-  /** Verify the ONNX bytes against model.json's sha256 and create the session. */
-  static async create(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN): Promise<Model> {
+  /** The session exists and is warm: scoring runs at once. */
+  get canScore(): boolean {
+    return this.session !== null;
+  }
+
+  /** Verify the ONNX bytes against model.json's sha256 and start creating the session (see `ready`). */
+  static async describe(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN): Promise<Model> {
     await checkSha256(`The model file ${json.onnx.file}`, onnxBytes, json.onnx.sha256, origin.mismatchAdvice);
+    return new Model(json, onnxBytes, treeFeatureIndices(onnxBytes, json.features.length));
+  }
+
+  /** describe() and wait until the session is ready. */
+  static async create(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN): Promise<Model> {
+    const model = await Model.describe(json, onnxBytes, origin);
+    await model.ready;
+    return model;
+  }
+
+  private async startSession(onnxBytes: Uint8Array): Promise<void> {
+    const json = this.json;
     configureOrt();
     let session: ort.InferenceSession;
     try {
@@ -130,17 +159,18 @@ export class Model {
     if (!session.inputNames.includes(json.onnx.input)) {
       fail('model-invalid', `The model has no input named "${json.onnx.input}" (it has ${session.inputNames.join(', ')}).`);
     }
-    if (!session.outputNames.includes(json.onnx.outputs.probability)) {
-      fail('model-invalid', `The model has no output named "${json.onnx.outputs.probability}" (it has ${session.outputNames.join(', ')}).`);
+    if (!session.outputNames.includes(this.json.onnx.outputs.probability)) {
+      fail('model-invalid', `The model has no output named "${this.json.onnx.outputs.probability}" (it has ${session.outputNames.join(', ')}).`);
     }
-    return new Model(json, session, treeFeatureIndices(onnxBytes, json.features.length));
+    await this.warmUp(session);
+    this.session = session;
   }
 
   /**
    * Score a few synthetic rows (each sensor at the middle of its training range) once after creating the session,
    * so the first rows of a file do not pay for onnxruntime's first-run setup and the WASM code's warm-up.
    */
-  async warmUp(rows = MODEL_WARM_UP_ROWS): Promise<void> {
+  private async warmUp(session: ort.InferenceSession, rows = MODEL_WARM_UP_ROWS): Promise<void> {
     const nF = this.nFeatures;
     const row = new Float32Array(nF);
     this.json.features.forEach((f, i) => {
@@ -149,14 +179,19 @@ export class Model {
     });
     const m = new Float32Array(rows * nF);
     for (let r = 0; r < rows; r++) m.set(row, r * nF);
-    await this.score(m, rows);
+    await this.run(session, m, rows);
   }
 
   /**
-   * P(fail) for `rows` rows of a row-major float32 matrix (NaN = missing). Runs in batches of SCORE_BATCH_ROWS;
-   * `between` is awaited between batches (cancellation, progress).
+   * P(fail) for `rows` rows of a row-major float32 matrix (NaN = missing), once the session is ready. Runs in
+   * batches of SCORE_BATCH_ROWS; `between` is awaited between batches (cancellation, progress).
    */
   async score(matrix: Float32Array, rows: number, between?: (done: number) => Promise<void> | void): Promise<Float32Array> {
+    await this.ready;
+    return this.run(this.session as ort.InferenceSession, matrix, rows, between);
+  }
+
+  private async run(session: ort.InferenceSession, matrix: Float32Array, rows: number, between?: (done: number) => Promise<void> | void): Promise<Float32Array> {
     const nF = this.nFeatures;
     if (matrix.length < rows * nF) fail('internal', 'score(): matrix smaller than rows × features');
     const out = new Float32Array(rows);
@@ -164,7 +199,7 @@ export class Model {
     for (let start = 0; start < rows; start += SCORE_BATCH_ROWS) {
       const n = Math.min(SCORE_BATCH_ROWS, rows - start);
       const input = new ort.Tensor('float32', matrix.subarray(start * nF, (start + n) * nF), [n, nF]);
-      const result = await this.session.run({ [this.json.onnx.input]: input }, [probName]);
+      const result = await session.run({ [this.json.onnx.input]: input }, [probName]);
       const prob = result[probName];
       if (!prob || !(prob.data instanceof Float32Array)) fail('model-invalid', `The model output "${probName}" is not a float32 tensor.`);
       const data = prob.data as Float32Array;

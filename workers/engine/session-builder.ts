@@ -200,6 +200,8 @@ export class SessionBuilder {
   /** Score the rows not scored yet: whole batches of LOAD_SCORE_ROWS, or (`all`) every one. */
   async scorePending(all: boolean): Promise<void> {
     if (!this.opts.scoreDuringLoad) return;
+    // The session is still being created: keep reading; finish() scores everything once it is there.
+    if (!all && !this.opts.model.canScore) return;
     const from = this.scoredUpTo;
     const upto = all ? this.rows : from + Math.floor((this.rows - from) / LOAD_SCORE_ROWS) * LOAD_SCORE_ROWS;
     if (upto <= from) return;
