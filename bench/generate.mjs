@@ -25,8 +25,30 @@ function formatReading(x, whole) {
 export async function generate(rows) {
   mkdirSync(generatedDir, { recursive: true });
   const url = new URL(`wafers-${rows}.csv`, generatedDir);
+  return writeWafers(url, rows, rows);
+}
+
+/**
+ * A day's folder (issue 14): `files` files of `rows` wafers each, named as the seed's batches are
+ * (Wafer_DDMMYYYY_HHMMSS.csv, 13 Jan 2020 from 08:00, one every 20 minutes), each from its own seed, into
+ * bench/generated/batch-<files>x<rows>/ unless there; returns the folder's path and the files'.
+ */
+export async function generateFolder(files, rows) {
+  const dir = new URL(`batch-${files}x${rows}/`, generatedDir);
+  mkdirSync(dir, { recursive: true });
+  const paths = [];
+  for (let k = 0; k < files; k++) {
+    const minutes = 8 * 60 + 20 * k;
+    const hh = String(Math.floor(minutes / 60)).padStart(2, '0');
+    const mm = String(minutes % 60).padStart(2, '0');
+    paths.push(await writeWafers(new URL(`Wafer_13012020_${hh}${mm}00.csv`, dir), rows, 1000 * files + k + rows));
+  }
+  return { dir: dir.pathname, paths };
+}
+
+async function writeWafers(url, rows, seed) {
   if (existsSync(url) && statSync(url).size > 0) return url.pathname;
-  const random = mulberry32(rows);
+  const random = mulberry32(seed);
   const sensors = model.features.map((name) => model.sensors[name]);
   const whole = sensors.map((s) => s.p01 !== null && isWhole(s));
   const out = createWriteStream(`${url.pathname}.part`);

@@ -1,6 +1,6 @@
 // `npm run bench`: builds the production site (and the benchmark-only page), serves both, and measures the app in
 // headless Chromium on generated SECOM-shaped files. Prints one markdown table and writes bench/results/latest.{json,md}.
-// Flags: --sizes 1000,10000,100000  --runs N (default 3)  --skip-build
+// Flags: --sizes 1000,10000,100000  --batches 30x100,10x10000 (folders of files × wafers)  --only-batches  --runs N (default 3)  --skip-build
 // Every figure is the median over the runs. Nothing here asserts timings.
 import { execSync } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { previewServer } from '../scripts/preview-server.mjs';
-import { generate } from './generate.mjs';
+import { unzipSync } from 'fflate';
+import { generate, generateFolder } from './generate.mjs';
 import { ortNodeInference } from './ort-node.mjs';
 
 const rootDir = new URL('../', import.meta.url).pathname;
@@ -18,9 +19,16 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '1000,10000,100000' },
     runs: { type: 'string' },
     'skip-build': { type: 'boolean', default: false },
+    batches: { type: 'string', default: '30x100,10x10000' },
+    'only-batches': { type: 'boolean', default: false },
   },
 });
-const sizes = args.sizes.split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const sizes = args['only-batches'] ? [] : args.sizes.split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const batches = args.batches
+  .split(',')
+  .map((b) => b.trim().split('x').map(Number))
+  .filter(([f, r]) => f > 0 && r > 0)
+  .map(([files, rows]) => ({ files, rows }));
 const runsFor = () => (args.runs ? Number(args.runs) : 3);
 const executablePath = process.env.PW_CHROMIUM || '/usr/bin/chromium';
 // The same flags as the end-to-end tests (see playwright.config.ts).
@@ -80,7 +88,7 @@ function instrument() {
   } catch {}
   document.addEventListener('change', (e) => {
     const t = /** @type {HTMLElement} */ (e.target);
-    if (t?.dataset?.testid === 'file-input') {
+    if (t?.dataset?.testid === 'file-input' || t?.dataset?.testid === 'folder-input') {
       b.marks.change = performance.now();
       b.marks.scored = undefined;
     }
@@ -249,6 +257,115 @@ async function appRun(appUrl, path, rows, { download }) {
   }
 }
 
+/**
+ * The combined download against the folder's files, streamed: each data line is `source_file,<input line>,p,label`
+ * for the files in name order (the header once, first).
+ */
+async function compareCombined(paths, downloadPath) {
+  const out = createInterface({ input: createReadStream(downloadPath), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  let lines = 0;
+  let mismatches = 0;
+  for (const [k, path] of paths.entries()) {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    let first = true;
+    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+      if (first) {
+        first = false;
+        if (k > 0) continue;
+      }
+      const y = await out.next();
+      lines++;
+      const text = y.done ? '' : y.value;
+      const prefix = lines === 1 ? 'source_file,' : `${name},`;
+      const cut = text.lastIndexOf(',', text.lastIndexOf(',') - 1);
+      if (!text.startsWith(prefix) || text.slice(prefix.length, cut) !== line) mismatches++;
+    }
+  }
+  if (!(await out.next()).done) mismatches++;
+  return { lines, mismatches, identical: mismatches === 0 };
+}
+
+/** A folder picked in the app: → every wafer of every file scored, then the combined CSV and the zip. */
+async function batchRun(appUrl, folder, totalRows) {
+  const { browser } = await launch();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    await context.addInitScript(instrument);
+    const page = await context.newPage();
+    await page.goto(appUrl);
+    await page.waitForFunction(() => /** @type {any} */ (window).__bench.marks.ready !== undefined, null, { timeout: 60000 });
+    await page.evaluate((n) => {
+      /** @type {any} */ (window).__bench.expectRows = n;
+    }, totalRows);
+    await page.getByTestId('folder-input').setInputFiles(folder.dir);
+    await page.waitForFunction(() => /** @type {any} */ (window).__bench.marks.scored !== undefined, null, { timeout: 900000, polling: 250 });
+    const b = await page.evaluate(() => /** @type {any} */ (window).__bench);
+    const loadMs = b.marks.scored - b.marks.change;
+    const memLoad = await rendererMemory(browser);
+    const timedDownload = async (testId) => {
+      const t0 = performance.now();
+      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 900000 }), page.getByTestId(testId).click()]);
+      const path = await dl.path();
+      return { ms: performance.now() - t0, path, bytes: statSync(path).size, dl };
+    };
+    const combined = await timedDownload('download-button');
+    const combinedCheck = await compareCombined(folder.paths, combined.path);
+    await combined.dl.delete().catch(() => undefined);
+    const zip = await timedDownload('download-zip-button');
+    // The entries' names only (nothing is inflated): one per input.
+    const names = [];
+    unzipSync(new Uint8Array(readFileSync(zip.path)), { filter: (f) => (names.push(f.name), false) });
+    await zip.dl.delete().catch(() => undefined);
+    const peak = (await rendererMemory(browser)).hwm;
+    await context.close();
+    return { loadMs, combinedMs: combined.ms, combinedBytes: combined.bytes, combinedIdentical: combinedCheck.identical, zipMs: zip.ms, zipBytes: zip.bytes, zipEntries: names.length, peakAfterLoad: memLoad.hwm, peak };
+  } finally {
+    await browser.close();
+  }
+}
+
+async function runBatches(appUrl) {
+  const out = [];
+  for (const { files, rows } of batches) {
+    const folder = await generateFolder(files, rows);
+    const bytes = folder.paths.reduce((n, p) => n + statSync(p).size, 0);
+    const runs = [];
+    for (let r = 0; r < runsFor(); r++) {
+      log(`batch ${files} files × ${fmt(rows)} wafers: run ${r + 1}/${runsFor()}`);
+      runs.push(await batchRun(appUrl, folder, files * rows));
+      const last = runs.at(-1);
+      log(`  load+predict ${fmt(last.loadMs)} ms, combined ${fmt(last.combinedMs)} ms (identical ${last.combinedIdentical}), zip ${fmt(last.zipMs)} ms (${last.zipEntries} entries), peak ${fmt(mb(last.peak))} MB`);
+    }
+    out.push({
+      files,
+      rows,
+      bytes,
+      runs: runs.length,
+      loadMs: median(runs.map((r) => r.loadMs)),
+      combinedMs: median(runs.map((r) => r.combinedMs)),
+      zipMs: median(runs.map((r) => r.zipMs)),
+      zipBytes: median(runs.map((r) => r.zipBytes)),
+      combinedIdentical: runs.every((r) => r.combinedIdentical),
+      zipEntriesOk: runs.every((r) => r.zipEntries === files),
+      peakRendererBytes: median(runs.map((r) => r.peak)),
+      runsDetail: runs,
+    });
+  }
+  return out;
+}
+
+function batchMarkdown(results, machine) {
+  const L = [];
+  L.push(`Batches (a folder picked in the app; ${machine}). Load + predict = folder chosen → every wafer of every file scored; downloads = click → file saved. Medians over the runs.`);
+  L.push('');
+  L.push('| files × wafers | MB | runs | load + predict ms | combined CSV ms | zip ms (MB) | combined identical | zip entries | peak renderer MB |');
+  L.push('|---|---:|---:|---:|---:|---:|:---:|:---:|---:|');
+  for (const r of results) {
+    L.push(`| ${r.files} × ${fmt(r.rows)} | ${fmt(mb(r.bytes), 1)} | ${r.runs} | ${fmt(r.loadMs)} | ${fmt(r.combinedMs)} | ${fmt(r.zipMs)} (${fmt(mb(r.zipBytes), 1)}) | ${r.combinedIdentical ? 'yes' : 'NO'} | ${r.zipEntriesOk ? 'one per file' : 'NO'} | ${fmt(mb(r.peakRendererBytes))} |`);
+  }
+  return `${L.join('\n')}\n`;
+}
+
 /** Parse-only and Papa modes in the benchmark page's worker (engine splitter + engine Papa call). */
 async function parseRuns(benchUrl, path, runs) {
   const { browser } = await launch();
@@ -322,6 +439,15 @@ async function main() {
     chromiumVersion = browser.version();
     await browser.close();
 
+    if (batches.length > 0) {
+      const batchResults = await runBatches(app.url);
+      const md = batchMarkdown(batchResults, `Chromium ${chromiumVersion}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}, 1-min load average ${fmt(loadavg()[0], 1)}`);
+      mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+      writeFileSync(new URL('./results/batch-latest.json', import.meta.url), `${JSON.stringify(batchResults, null, 2)}\n`);
+      writeFileSync(new URL('./results/batch-latest.md', import.meta.url), md);
+      console.log(md);
+    }
+    if (files.length === 0) return;
     const results = [];
     for (const f of files) {
       const runs = runsFor(f.rows);

@@ -44,6 +44,10 @@ export interface Progress {
   /** Bytes for parse/export, rows for predict. */
   done: number;
   total: number;
+  /** In a batch: the file being read or written, its position (0-based) and the number of files. */
+  file?: string;
+  fileIndex?: number;
+  fileCount?: number;
 }
 export type ProgressCallback = (progress: Progress) => void;
 
@@ -247,7 +251,8 @@ export interface EditResult extends DataState {
   update: CellUpdate;
 }
 
-export type RowOrder = 'file' | 'probability-desc' | 'probability-asc';
+/** 'source-asc' / 'source-desc' (a batch only): by source file name, each file's rows in file order. */
+export type RowOrder = 'file' | 'probability-desc' | 'probability-asc' | 'source-asc' | 'source-desc';
 
 export interface WindowRequest {
   /** Position in the current order (not the data row index). */
@@ -256,6 +261,8 @@ export interface WindowRequest {
   colStart: number;
   colCount: number;
   order: RowOrder;
+  /** A batch only: show the rows of this file (its index in BatchReport.files) and no others. */
+  source?: number | null;
 }
 
 export interface WindowRow {
@@ -272,6 +279,8 @@ export interface WindowRow {
   probability: number | null;
   /** How many of the sensors the model uses have a reading (edits applied). */
   modelReadings: number;
+  /** A batch only: the name of the file the row comes from. */
+  source?: string;
 }
 
 export interface GridWindow {
@@ -308,6 +317,50 @@ export interface ExportResult {
   editedCells: number;
 }
 
+/** One file given to a batch, with the name it is reported and downloaded under (its path inside the folder). */
+export interface BatchInput {
+  file: File;
+  name: string;
+}
+
+/**
+ * What became of one file of a batch: 'loaded' (its rows are in the batch), 'refused' (the single-file load
+ * refused it, `error` says why, with the same message), or 'disagrees' (it loaded, but its columns, delimiter or
+ * number format differ from the batch's, so merging it would put readings under other names: `error` says how).
+ */
+export interface BatchFileReport {
+  name: string;
+  bytes: number;
+  status: 'loaded' | 'refused' | 'disagrees';
+  error: EngineError | null;
+  /** The file's own load report ('loaded'), its rows and cells numbered as in the batch (row firstRow is its first). */
+  summary: LoadSummary | null;
+  firstRow: number;
+  rows: number;
+}
+
+export interface BatchReport {
+  files: BatchFileReport[];
+  /** Files whose rows are in the batch. */
+  loaded: number;
+}
+
+export interface BatchLoadResult extends LoadResult {
+  batch: BatchReport;
+}
+
+/** One loaded file's counts at a threshold. */
+export interface BatchFileResults {
+  /** Index in BatchReport.files. */
+  index: number;
+  name: string;
+  rows: number;
+  flagged: number;
+  /** Cells that are not readings, rows of the wrong shape, low-coverage wafers, missing or duplicated sensor columns. */
+  problems: number;
+  results: ResultsSummary | null;
+}
+
 export interface EngineApi {
   /** Fetch model.json and the ONNX file, verify its sha256, create the session. */
   init(urls: ModelUrls): Promise<Result<ModelInfo>>;
@@ -333,7 +386,18 @@ export interface EngineApi {
    * for every new file); results at `threshold`.
    */
   scoreLowCoverage(include: boolean, threshold: number): Promise<Result<DataState>>;
+  /** The predictions CSV; for a batch, one file of every loaded file's rows with a `source_file` column first. */
   exportCsv(options: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>>;
+  /**
+   * Load many files as one batch: each is loaded on its own by load()'s path (same checks, same messages); the
+   * ones that load and agree with each other become one session (the grid, edits, predict and results work on
+   * it as on one file), the others are reported. Refused up front when the sum exceeds the memory budget.
+   */
+  loadBatch(inputs: BatchInput[], threshold: number, onProgress?: ProgressCallback, choices?: LoadChoices): Promise<Result<BatchLoadResult>>;
+  /** A batch's counts per loaded file at `threshold`. */
+  batchResults(threshold: number): Promise<Result<BatchFileResults[]>>;
+  /** A batch: a zip of one predictions file per loaded file, each byte for byte the single-file download of that file. */
+  exportZip(options: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>>;
   /** Liveness check for the UI's heartbeat: answers at once (between slices of any long operation). */
   ping(): Promise<true>;
 }

@@ -5,6 +5,7 @@
  * threshold and the data version (DataState), and `takeState` is the one place that keeps them.
  */
 import type {
+  BatchInput,
   CellEdit,
   CellUpdate,
   DataState,
@@ -21,6 +22,7 @@ import type {
   RowOrder,
   WindowRequest,
 } from '../../workers/api';
+import { BatchState, batchInputs } from './batch.svelte';
 import { formatBytes, formatCount } from './format';
 import type { SessionStore } from './session-store';
 
@@ -50,6 +52,9 @@ export interface StoredOffer {
 
 export type EngineState = 'loading' | 'ready' | 'error';
 export type BusyKind = 'parse' | 'predict' | 'export';
+
+/** How many files taking a list of files treats as a batch (one file loads as before). */
+const BATCH_FROM = 2;
 
 export interface BusyState {
   kind: BusyKind;
@@ -155,6 +160,9 @@ export class AppState {
   storedOffer = $state.raw<StoredOffer | null>(null);
   /** The open file and its edits are kept in this browser (the "forget this file" control shows). */
   keptInBrowser = $state(false);
+
+  /** A batch of files (issue 14): what only a batch has; its data is in summary/results like one file's. */
+  readonly batch = new BatchState();
 
   private bridge: Bridge | null = null;
   private ready: Promise<boolean> = Promise.resolve(false);
@@ -312,13 +320,14 @@ export class AppState {
     this.startEngine();
     if (!(await this.ready)) return;
     const file = this.file;
-    if (!file) return;
+    if (!file && !this.batch.active) return;
     const edits = await this.reloadKeepingEdits(file, this.choices);
     if (edits === null) return;
+    const what = file ? file.name : this.batchName();
     this.info =
       edits > 0
-        ? `Engine restarted: ${file.name} reloaded and your ${edits === 1 ? 'edit' : `${edits} edits`} re-applied.`
-        : `Engine restarted: ${file.name} reloaded.`;
+        ? `Engine restarted: ${what} reloaded and your ${edits === 1 ? 'edit' : `${edits} edits`} re-applied.`
+        : `Engine restarted: ${what} reloaded.`;
   }
 
   /**
@@ -327,7 +336,7 @@ export class AppState {
    */
   async changeChoices(change: LoadChoices): Promise<void> {
     const file = this.file;
-    if (!file || this.busy) return;
+    if ((!file && !this.batch.active) || this.busy) return;
     const choices = { ...this.choices, ...change };
     // Another label column has another coding.
     if (change.labelColumn !== undefined) delete choices.failValue;
@@ -335,8 +344,9 @@ export class AppState {
   }
 
   /** Load the file again (with the current choices) and re-apply the edits in one batch; the edits applied, or null on failure. */
-  private async reloadKeepingEdits(file: File, choices: LoadChoices): Promise<number | null> {
-    if (!(await this.loadFile(file, { keepEdits: true, choices }))) return null;
+  private async reloadKeepingEdits(file: File | null, choices: LoadChoices): Promise<number | null> {
+    const loaded = file ? await this.loadFile(file, { keepEdits: true, choices }) : await this.loadBatch(this.batch.inputs, { keepEdits: true, choices });
+    if (!loaded) return null;
     const edits = [...this.edits.values()];
     if (edits.length > 0 && !(await this.replayEdits(edits))) return null;
     if (this.lowCoverageChoice && !(await this.scoreLowCoverage(true))) return null;
@@ -378,6 +388,7 @@ export class AppState {
     this.dataVersion = state.version;
     this.results = state.results;
     if (state.results !== null && state.results.threshold !== this.threshold) void this.summarizeCoalesced(this.threshold);
+    else if (this.batch.active) void this.refreshBatchResults();
   }
 
   private progressHandler(kind: BusyKind, label: string): (p: Progress) => void {
@@ -393,8 +404,11 @@ export class AppState {
     };
   }
 
-  /** Accept dropped or picked files: one at a time, and say so when given several. */
-  takeFiles(files: FileList | File[] | null | undefined): void {
+  /**
+   * Accept dropped or picked files: one file is loaded as itself; several (or a folder) as a batch. `paths` are
+   * the files' paths inside a dropped folder, when known.
+   */
+  takeFiles(files: FileList | File[] | null | undefined, paths?: string[], asBatch = false): void {
     const list = files ? Array.from(files) : [];
     const first = list[0];
     if (first === undefined) return;
@@ -405,13 +419,13 @@ export class AppState {
         : `The model could not be loaded, so the file cannot be read: ${this.engineMessage}`;
       return;
     }
-    if (list.length > 1) {
-      this.error = null;
-      this.info = `${list.length} files were given at once; the app reads one file at a time, so only the first, “${first.name}”, is loaded.`;
-    } else {
-      this.info = null;
+    if (list.length >= BATCH_FROM || asBatch) {
+      const inputs = batchInputs(list, paths);
+      this.switchTo(`these ${list.length} files`, () => this.loadBatch(inputs, { keepEdits: false }));
+      return;
     }
-    this.switchTo(first.name, () => this.loadFile(first, { keepEdits: false, keepInfo: list.length > 1 }));
+    this.info = null;
+    this.switchTo(first.name, () => this.loadFile(first, { keepEdits: false }));
   }
 
   /** Text pasted on the page (Ctrl+V outside a text box) is read as a file named PASTED_NAME. */
@@ -519,24 +533,30 @@ export class AppState {
     }
     this.threshold = threshold;
     this.file = file;
+    this.batch.clear();
     this.choices = choices;
     this.summary = result.value.summary;
     this.lastExport = null;
     if (!options.keepEdits) {
-      this.consent = false;
-      this.lowCoverageChoice = false;
-      this.edits.clear();
-      this.editedKeys = new Set();
-      this.editIssues = [];
-      this.undoSteps = [];
-      this.redoSteps = [];
-      this.syncHistory();
-      this.order = 'file';
-      this.storedOffer = null;
+      this.forgetEditsAndView();
       if (!options.keepStored) await this.storeFile(file);
     }
     this.takeState(result.value);
     return true;
+  }
+
+  /** A new file or batch: no edits, no history, no choices of the previous one. */
+  private forgetEditsAndView(): void {
+    this.consent = false;
+    this.lowCoverageChoice = false;
+    this.edits.clear();
+    this.editedKeys = new Set();
+    this.editIssues = [];
+    this.undoSteps = [];
+    this.redoSteps = [];
+    this.syncHistory();
+    this.order = 'file';
+    this.storedOffer = null;
   }
 
   async predict(): Promise<void> {
@@ -671,7 +691,7 @@ export class AppState {
     if (!this.summary || this.busy) return;
     this.error = null;
     this.info = null;
-    const onProgress = this.progressHandler('export', 'Preparing the download');
+    const onProgress = this.batch.active ? this.batchProgressHandler('export', 'Writing', this.batch.report?.loaded ?? 0) : this.progressHandler('export', 'Preparing the download');
     const result: Result<ExportResult> = await this.engine().exportCsv({ threshold: this.threshold, onlyFlagged }, onProgress);
     this.busy = null;
     if (!result.ok) {
@@ -684,8 +704,115 @@ export class AppState {
   }
 
   focusCell(row: number, col: number): void {
-    // Issue positions are data rows; in file order the position equals the row, so jump in file order.
+    // Issue positions are data rows; in file order (every file of a batch shown) the position equals the row.
     if (this.order !== 'file') this.setOrder('file');
+    this.batch.filter = null;
     this.focusRequest = { row, col, seq: (this.focusRequest?.seq ?? 0) + 1 };
+  }
+
+  // ── Batches of files (issue 14). The engine serves a batch as one session, so everything above (grid, edits,
+  // undo, threshold, low coverage, choices, restart) works on it; what differs is here.
+
+  private batchName(): string {
+    return `the batch of ${this.batch.report?.loaded ?? this.batch.inputs.length} files`;
+  }
+
+  /** Progress of a batch: the file being read and the files left after it. */
+  private batchProgressHandler(kind: BusyKind, verb: string, count: number): (p: Progress) => void {
+    this.busy = { kind, label: `${verb} ${count} files`, done: 0, total: 0 };
+    this.waitNotice = null;
+    let last = 0;
+    let lastFile: string | undefined;
+    return (p) => {
+      const now = performance.now();
+      if (now - last < 100 && p.done < p.total && p.file === lastFile) return;
+      last = now;
+      lastFile = p.file;
+      const index = p.fileIndex ?? 0;
+      const left = count - index - 1;
+      const label = p.file === undefined ? `${verb} ${count} files` : `${verb} ${p.file} (file ${index + 1} of ${count}; ${left === 0 ? 'the last one' : `${left} left after it`})`;
+      if (this.busy && this.busy.kind === kind) this.busy = { kind, label, done: p.done, total: p.total };
+    };
+  }
+
+  /**
+   * Load many files as one batch; the data on screen stays unless the batch loads. A batch is not kept in this
+   * browser (a reload starts empty): the previous kept file is forgotten, so a reload never offers a file that
+   * is not the one on screen.
+   */
+  async loadBatch(inputs: BatchInput[], options: { keepEdits: boolean; choices?: LoadChoices }): Promise<boolean> {
+    if (this.busy) {
+      this.waitNotice = `The ${inputs.length} files were not loaded, because another operation is running (${this.busy.label}). Give them again when that has finished, or cancel it.`;
+      return false;
+    }
+    this.error = null;
+    this.info = null;
+    const onProgress = this.batchProgressHandler('parse', 'Reading', inputs.length);
+    if (!(await this.ready)) {
+      this.busy = null;
+      this.error = `The model is not available, so the files cannot be read: ${this.engineMessage}`;
+      return false;
+    }
+    const threshold = !options.keepEdits && this.model ? this.model.threshold.value : this.threshold;
+    const choices = options.choices ?? (options.keepEdits ? this.choices : {});
+    const result = await this.engine().loadBatch(inputs, threshold, onProgress, choices);
+    this.busy = null;
+    if (!result.ok) {
+      const kept = this.summary ? ` The previous data (${this.summary.fileName}) is still shown.` : '';
+      if (result.error.code === 'cancelled') this.info = `Loading the ${inputs.length} files was cancelled.${kept}`;
+      else this.fail({ ...result.error, message: `The ${inputs.length} files could not be loaded as a batch. ${result.error.message}` });
+      return false;
+    }
+    this.threshold = threshold;
+    this.file = null;
+    this.choices = choices;
+    this.summary = result.value.summary;
+    this.lastExport = null;
+    this.batch.take(inputs, result.value.batch);
+    if (!options.keepEdits) {
+      this.forgetEditsAndView();
+      this.keptInBrowser = false;
+      await this.deps.sessionStore?.clear().catch(() => undefined);
+    }
+    this.takeState(result.value);
+    return true;
+  }
+
+  private batchResultsRunning = false;
+  private batchResultsAgain = false;
+
+  /** Each file's counts at the current threshold; one call at a time, the latest wish wins. */
+  private async refreshBatchResults(): Promise<void> {
+    if (this.batchResultsRunning) {
+      this.batchResultsAgain = true;
+      return;
+    }
+    this.batchResultsRunning = true;
+    try {
+      do {
+        this.batchResultsAgain = false;
+        const result = await this.engine().batchResults(this.threshold);
+        if (result.ok && this.batch.active) this.batch.perFile = result.value;
+      } while (this.batchResultsAgain);
+    } finally {
+      this.batchResultsRunning = false;
+    }
+  }
+
+  /** A batch: one zip of a predictions file per loaded file, each as that file's own download would be. */
+  async downloadZip(onlyFlagged: boolean): Promise<void> {
+    if (!this.summary || this.busy || !this.batch.active) return;
+    this.error = null;
+    this.info = null;
+    const onProgress = this.batchProgressHandler('export', 'Writing', this.batch.report?.loaded ?? 0);
+    const result = await this.engine().exportZip({ threshold: this.threshold, onlyFlagged }, onProgress);
+    this.busy = null;
+    if (!result.ok) {
+      this.fail(result.error);
+      return;
+    }
+    const { blob, fileName, rows, threshold, neutralizedCells, editedCells } = result.value;
+    this.deps.saveBlob(blob, fileName);
+    this.lastExport = { fileName, rows, threshold, neutralizedCells, editedCells, onlyFlagged };
   }
 }

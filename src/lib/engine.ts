@@ -3,7 +3,7 @@
  * plain `Result` error, so no call from the UI can hang forever after the worker crashes.
  */
 import { wrap, proxy, releaseProxy, type Remote } from 'comlink';
-import type { CellEdit, EngineApi, ExportOptions, LoadChoices, ModelUrls, PredictOptions, Progress, Result, WindowRequest } from '../../workers/api';
+import type { BatchInput, CellEdit, EngineApi, ExportOptions, LoadChoices, ModelUrls, PredictOptions, Progress, Result, WindowRequest } from '../../workers/api';
 import { startBlobWorker } from '../../workers/blob-worker';
 import engineWorkerUrl from '../../workers/engine.worker.ts?worker&url';
 import type { Bridge } from './app.svelte';
@@ -131,6 +131,15 @@ export class EngineBridge implements Bridge {
   }
   exportCsv(options: ExportOptions, onProgress: (p: Progress) => void) {
     return this.call((api) => api.exportCsv(options, proxy(onProgress)));
+  }
+  loadBatch(inputs: BatchInput[], threshold: number, onProgress: (p: Progress) => void, choices: LoadChoices = {}) {
+    return this.call((api) => api.loadBatch(inputs, threshold, proxy(onProgress), choices));
+  }
+  batchResults(threshold: number) {
+    return this.call((api) => api.batchResults(threshold));
+  }
+  exportZip(options: ExportOptions, onProgress: (p: Progress) => void) {
+    return this.call((api) => api.exportZip(options, proxy(onProgress)));
   }
   async cancel(): Promise<void> {
     if (this.deathDetail !== null) return;

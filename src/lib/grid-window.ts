@@ -25,6 +25,8 @@ export interface WindowWant {
   /** The data version the rows must be read at. */
   version: number;
   order: RowOrder;
+  /** A batch: the one file shown (its index), or null for all. */
+  source?: number | null;
   /** Rows in the table: a window that reaches the last row covers any need past it. */
   rowCount: number;
 }
@@ -33,11 +35,12 @@ export interface LoadedWindow extends GridWindow {
   colStart: number;
   colCount: number;
   order: RowOrder;
+  source?: number | null;
 }
 
 /** Whether the window was read at this version and order and holds every row and column of the need. */
 export function windowCovers(window: LoadedWindow | null, want: WindowWant): boolean {
-  if (!window || window.version !== want.version || window.order !== want.order) return false;
+  if (!window || window.version !== want.version || window.order !== want.order || (window.source ?? null) !== (want.source ?? null)) return false;
   const { need } = want;
   const loadedRowsEnd = window.start + window.rows.length;
   const rowsOk = need.rowStart >= window.start && (need.rowEnd <= loadedRowsEnd || loadedRowsEnd >= want.rowCount);
@@ -62,7 +65,7 @@ function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
 }
 
 function sameRow(a: WindowRow, b: WindowRow): boolean {
-  return a.row === b.row && a.name === b.name && a.probability === b.probability && a.modelReadings === b.modelReadings && sameList(a.cells, b.cells) && sameList(a.issueCols, b.issueCols) && sameList(a.editedCols, b.editedCols);
+  return a.row === b.row && a.name === b.name && a.source === b.source && a.probability === b.probability && a.modelReadings === b.modelReadings && sameList(a.cells, b.cells) && sameList(a.issueCols, b.issueCols) && sameList(a.editedCols, b.editedCols);
 }
 
 /**
@@ -70,7 +73,7 @@ function sameRow(a: WindowRow, b: WindowRow): boolean {
  * what changed (after an edit: one row) rather than every row of the window.
  */
 export function keepUnchangedRows(previous: LoadedWindow | null, next: LoadedWindow): LoadedWindow {
-  if (!previous || previous.colStart !== next.colStart || previous.colCount !== next.colCount) return next;
+  if (!previous || previous.colStart !== next.colStart || previous.colCount !== next.colCount || (previous.source ?? null) !== (next.source ?? null)) return next;
   let kept = 0;
   const rows = next.rows.map((row, i) => {
     const before = windowRowAt(previous, next.start + i);
@@ -85,7 +88,9 @@ export function keepUnchangedRows(previous: LoadedWindow | null, next: LoadedWin
 
 function toRequest(want: WindowWant): WindowRequest {
   const { rowStart, rowEnd, colStart, colEnd } = want.fetch;
-  return { start: rowStart, count: Math.max(1, rowEnd - rowStart), colStart, colCount: colEnd - colStart, order: want.order };
+  const request: WindowRequest = { start: rowStart, count: Math.max(1, rowEnd - rowStart), colStart, colCount: colEnd - colStart, order: want.order };
+  if (want.source !== undefined && want.source !== null) request.source = want.source;
+  return request;
 }
 
 export class GridWindowCache {
@@ -140,7 +145,7 @@ export class GridWindowCache {
       }
       if (result.ok) {
         const { colStart, colEnd } = want.fetch;
-        this.#setLoaded(keepUnchangedRows(this.#loaded, { ...result.value, colStart, colCount: colEnd - colStart, order: want.order }));
+        this.#setLoaded(keepUnchangedRows(this.#loaded, { ...result.value, colStart, colCount: colEnd - colStart, order: want.order, source: want.source ?? null }));
       }
       // Only a newer want is worth another fetch: asking again for the same one would get the same answer
       // (an error, or rows at another version, which the next version change will ask for anew).

@@ -71,3 +71,11 @@ test('axe: notices, a refused threshold, isolated ids and the download confirmat
   await expect(page.getByTestId('notice')).toHaveCount(1);
   await expectNoSeriousViolations(page, 'sep= notice');
 });
+
+test('axe: a folder loaded as a batch (files kept out, the source file column)', async ({ page }) => {
+  await openApp(page);
+  await page.getByTestId('folder-input').setInputFiles(`${root}tests/fixtures/batch`);
+  await expect(page.getByTestId('batch-report')).toHaveAttribute('data-loaded', '3');
+  await expect(page.locator('[data-testid="row-source"]').first()).toBeVisible();
+  await expectNoSeriousViolations(page, 'batch loaded');
+});

@@ -111,18 +111,15 @@ test('0-byte file dropped on the page: “The file is empty (0 bytes).”', asyn
   await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
 });
 
-test('two files dropped at once: the first is loaded, and the app says only one is taken', async ({ page }) => {
+test('two files dropped at once: both are read, as one batch (issue 14; tests/e2e/batch.spec.ts covers batches)', async ({ page }) => {
   await openApp(page);
   const twelve = records(sampleText).slice(0, 13).join('\n') + '\n';
   await dropFiles(page, [
     { name: 'first.csv', content: twelve },
     { name: 'second.csv', content: sampleText },
   ]);
-  await expect(
-    page.getByText('2 files were given at once; the app reads one file at a time, so only the first, “first.csv”, is loaded.', { exact: true }),
-  ).toBeVisible();
-  await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '12');
-  await expect(page.getByTestId('columns-report')).toContainText('first.csv');
+  await expect(page.getByTestId('batch-headline')).toContainText('2 files given: 2 loaded');
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '112');
 });
 
 test('missing-few.csv: the 4 missing sensors are named, prediction waits for consent', async ({ page }) => {

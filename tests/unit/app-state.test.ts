@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import type { CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
+import type { BatchInput, CellEdit, LoadChoices, Progress, WindowRequest } from '../../workers/api';
 import { AppState, MAX_KEPT_FILE_BYTES, type AppDeps, type Bridge } from '../../src/lib/app.svelte';
 import type { Engine } from '../../workers/engine/engine';
 import { memorySessionStore, type SessionStore } from '../../src/lib/session-store';
@@ -31,6 +31,9 @@ class RecordingBridge implements Bridge {
   setCells = (edits: CellEdit[], threshold: number) => this.note('setCells', this.engine.setCells(edits, threshold));
   scoreLowCoverage = (include: boolean, threshold: number) => this.note('scoreLowCoverage', this.engine.scoreLowCoverage(include, threshold));
   exportCsv = (options: Parameters<Engine['exportCsv']>[0], onProgress?: (p: Progress) => void) => this.note('exportCsv', this.engine.exportCsv(options, onProgress));
+  loadBatch = (inputs: BatchInput[], threshold: number, onProgress?: (p: Progress) => void, choices?: LoadChoices) => this.note('loadBatch', this.engine.loadBatch(inputs, threshold, onProgress, choices));
+  batchResults = (threshold: number) => this.note('batchResults', this.engine.batchResults(threshold));
+  exportZip = (options: Parameters<Engine['exportZip']>[0], onProgress?: (p: Progress) => void) => this.note('exportZip', this.engine.exportZip(options, onProgress));
   cancel = () => this.engine.cancel();
   terminated = false;
   terminate = () => {
@@ -458,5 +461,65 @@ describe('edits are never dropped silently', () => {
     expect(await app.loadFile(large, { keepEdits: false })).toBe(true);
     expect(app.keptInBrowser).toBe(false);
     expect(await sessionStore.read()).toBeNull();
+  });
+});
+
+describe('a batch of files in the UI state (issue 14)', () => {
+  const BATCH = ['Wafer_13012020_090817.csv', 'Wafer_13012020_101530.csv', 'Wafer_13012020_142209.csv', 'Wafer_13012020_160000.csv'];
+  const batchFiles = () => BATCH.map((n) => fileFromDisk(`tests/fixtures/batch/${n}`));
+
+  test('several files load as one batch; edits, choices and an engine restart work on it; its per-file counts follow', async () => {
+    const { app, bridges } = await startedApp();
+    app.takeFiles(batchFiles());
+    await until(() => app.batch.active && app.busy === null && app.results !== null);
+    expect(app.summary?.rows).toBe(100);
+    expect(app.batch.report?.files.map((f) => f.status)).toEqual(['loaded', 'loaded', 'loaded', 'refused']);
+    await until(() => app.batch.perFile.length === 3);
+    expect(app.batch.perFile.map((p) => p.rows)).toEqual([40, 30, 30]);
+    // An edit in the second file (batch row 45), then an engine restart: the batch is read again, the edit re-applied.
+    const edited = await app.setCell(45, 3, '999');
+    expect(edited.ok).toBe(true);
+    await app.restartEngine();
+    expect(app.info).toBe('Engine restarted: the batch of 3 files reloaded and your edit re-applied.');
+    expect(bridges.at(-1)?.calls).toContain('loadBatch');
+    const w = await app.window({ start: 45, count: 1, colStart: 3, colCount: 1, order: 'file' });
+    expect(w.ok && w.value.rows[0]?.cells[0]).toBe('999');
+    expect(w.ok && w.value.rows[0]?.source).toBe('Wafer_13012020_101530.csv');
+    // A choice applies to every file: the batch is read again with it, the edit kept.
+    await app.changeChoices({ numberFormat: 'point' });
+    expect(app.summary?.numberFormatChosen).toBe(true);
+    expect(app.batch.report?.loaded).toBe(3);
+    expect(app.editCount).toBe(1);
+  });
+
+  test('progress names the file being read and the files left; cancel stops the batch and keeps what was shown', async () => {
+    const { app } = await startedApp({ sliceSize: 2048 });
+    await app.loadSample();
+    const labels: string[] = [];
+    app.takeFiles(batchFiles());
+    await until(() => {
+      if (app.busy) labels.push(app.busy.label);
+      return app.busy?.label.includes('file 2 of 4') ?? false;
+    });
+    await app.cancel();
+    await until(() => app.busy === null);
+    expect(labels).toContain('Reading Wafer_13012020_101530.csv (file 2 of 4; 2 left after it)');
+    expect(app.info).toBe('Loading the 4 files was cancelled. The previous data (wafer_23012020_041211.csv) is still shown.');
+    expect(app.batch.active).toBe(false);
+    expect(app.summary?.fileName).toBe('wafer_23012020_041211.csv');
+  });
+
+  test('a batch is not kept in this browser: the kept file is forgotten; one file after it ends the batch', async () => {
+    const store = memorySessionStore();
+    const { app } = await startedApp({ sessionStore: store });
+    await app.loadSample();
+    await until(() => app.keptInBrowser);
+    app.takeFiles(batchFiles());
+    await until(() => app.batch.active && app.busy === null);
+    expect(app.keptInBrowser).toBe(false);
+    expect(await store.read()).toBeNull();
+    await app.loadSample();
+    expect(app.batch.active).toBe(false);
+    expect(app.summary?.rows).toBe(100);
   });
 });

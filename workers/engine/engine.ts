@@ -3,6 +3,9 @@
  * Result edge. Every method resolves to a Result; nothing throws across the boundary.
  */
 import type {
+  BatchFileResults,
+  BatchInput,
+  BatchLoadResult,
   CellEdit,
   DataState,
   EditResult,
@@ -19,6 +22,8 @@ import type {
   Result,
   WindowRequest,
 } from '../api';
+import { batchResults, loadBatch } from './batch';
+import { exportCombined, exportZip } from './batch-export';
 import { CancelToken, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
@@ -42,7 +47,7 @@ export interface Engine extends EngineApi {
   initFromBytes(modelJson: unknown, onnx: Uint8Array): Promise<Result<ModelInfo>>;
 }
 
-const ORDERS = new Set(['file', 'probability-desc', 'probability-asc']);
+const ORDERS = new Set(['file', 'probability-desc', 'probability-asc', 'source-asc', 'source-desc']);
 
 function checkThreshold(threshold: number): void {
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) fail('bad-request', `Threshold ${String(threshold)} is not in [0, 1].`);
@@ -58,6 +63,12 @@ function checkWindowRequest(req: WindowRequest): void {
   const ints = [req.start, req.count, req.colStart, req.colCount];
   if (!ints.every((v) => Number.isInteger(v) && v >= 0)) fail('bad-request', 'window(): start, count, colStart and colCount must be non-negative integers.');
   if (!ORDERS.has(req.order)) fail('bad-request', `window(): unknown order ${String(req.order)}.`);
+  if (req.source !== undefined && req.source !== null && !Number.isInteger(req.source)) fail('bad-request', 'window(): source must be a file index.');
+}
+
+function checkBatchInputs(inputs: BatchInput[]): void {
+  if (!Array.isArray(inputs) || inputs.length === 0) fail('bad-request', 'loadBatch() needs at least one file.');
+  for (const i of inputs) if (!(i.file instanceof Blob) || typeof i.name !== 'string') fail('bad-request', 'loadBatch(): each input needs a File and a name.');
 }
 
 function checkEdit(s: Session, e: CellEdit, call: string): void {
@@ -232,7 +243,38 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return guarded(async (token) => {
         const s = needSession();
         checkThreshold(opts.threshold);
-        return runExport(s, opts, { token, onProgress, sliceSize: options.sliceSize });
+        const run = { token, onProgress, sliceSize: options.sliceSize };
+        return s.batch ? exportCombined(s, opts, run) : runExport(s, opts, run);
+      });
+    },
+
+    loadBatch(inputs: BatchInput[], threshold: number, onProgress?: ProgressCallback, choices: LoadChoices = {}): Promise<Result<BatchLoadResult>> {
+      return guarded(async (token) => {
+        const m = needModel();
+        checkThreshold(threshold);
+        checkChoices(choices);
+        checkBatchInputs(inputs);
+        const next = await loadBatch(inputs, m, { token, onProgress, sliceSize: options.sliceSize, pool: options.pool, choices });
+        session = next.session; // swap in only on success
+        version++;
+        return { summary: next.session.summary, batch: next.report, ...dataState(next.session, threshold) };
+      });
+    },
+
+    batchResults(threshold: number): Promise<Result<BatchFileResults[]>> {
+      return guarded(async () => {
+        const s = needSession();
+        checkThreshold(threshold);
+        return batchResults(s, threshold);
+      });
+    },
+
+    exportZip(opts: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>> {
+      return guarded(async (token) => {
+        const s = needSession();
+        checkThreshold(opts.threshold);
+        if (!s.batch) fail('no-file', 'A zip of predictions is made for a batch of files; this is one file.');
+        return exportZip(s, opts, { token, onProgress, sliceSize: options.sliceSize });
       });
     },
   };

@@ -478,3 +478,20 @@ function numberFormatNotices(numbers: NumberFormatUse, counts: BuiltRows['counts
   }
   return notices;
 }
+
+/**
+ * The fewest rows a file can plausibly hold (memory-plan.ts planRows), read from its first slice only; for a
+ * batch's up-front memory check. A gzip file cannot be planned without decompressing it: null.
+ */
+export async function plannedFewestRows(file: Blob, sliceSize = DEFAULT_SLICE_SIZE): Promise<number | null> {
+  if (file.size === 0 || isGzip(await readBytes(file, 0, 2))) return file.size === 0 ? 0 : null;
+  try {
+    const sniffed = sniff(await readBytes(file, 0, Math.min(file.size, SNIFF_BYTES)), file.size);
+    const header = await readHeader(file, sniffed, Math.min(sliceSize, SNIFF_BYTES));
+    if (header === null) return 0;
+    return Math.floor(header.firstRecords.bytesLeft / (2 * Math.max(1, header.firstRecords.longestRecordBytes)));
+  } catch {
+    // Not a readable CSV: its own load says why; it holds no rows.
+    return 0;
+  }
+}

@@ -44,7 +44,8 @@ export interface Session {
   parsedRows: Map<number, string[]>;
   /** row → (col → text) for cells the user changed. */
   edits: Map<number, Map<number, string>>;
-  orderCache: Map<RowOrder, Uint32Array>;
+  /** Row permutations by order (and, in a batch, by the file shown): key `order` or `order:source`. */
+  orderCache: Map<string, Uint32Array>;
   /** The scores sorted for the results; null until first asked for, and again after a bulk change. */
   scoreIndex: ScoreIndex | null;
   decimalComma: boolean;
@@ -60,6 +61,33 @@ export interface Session {
   widestRow: number;
   /** The load's report; never changed afterwards. */
   summary: LoadSummary;
+  /** A batch (batch.ts): the loaded files, in the order their rows follow each other. */
+  batch?: BatchParts;
+}
+
+/** One loaded file of a batch: its own session (arrays shared with the batch's) and where its rows are. */
+export interface BatchPart {
+  /** Index in the batch report's files. */
+  index: number;
+  name: string;
+  session: Session;
+  firstRow: number;
+}
+
+export interface BatchParts {
+  parts: BatchPart[];
+}
+
+/** The part a batch row belongs to (binary search over the parts' first rows). */
+export function partOfRow(b: BatchParts, row: number): BatchPart {
+  let lo = 0;
+  let hi = b.parts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if ((b.parts[mid] as BatchPart).firstRow <= row) lo = mid;
+    else hi = mid - 1;
+  }
+  return b.parts[lo] as BatchPart;
 }
 
 /**
@@ -102,14 +130,18 @@ function keepParsedRow(s: Session, row: number, fields: string[]): string[] {
   return fields;
 }
 
-/** Row permutation for an order; cached, the probability orders until probabilities change. */
-export function orderPermutation(s: Session, order: RowOrder): Uint32Array {
-  const cached = s.orderCache.get(order);
+/** Row permutation for an order (in a batch, of one file's rows when `source` is given); cached. */
+export function orderPermutation(s: Session, order: RowOrder, source: number | null = null): Uint32Array {
+  const part = source === null ? null : (s.batch?.parts.find((p) => p.index === source) ?? null);
+  const key = part ? `${order}:${part.index}` : order;
+  const cached = s.orderCache.get(key);
   if (cached) return cached;
-  const n = s.rows;
+  const from = part ? part.firstRow : 0;
+  const n = part ? part.session.rows : s.rows;
   const perm = new Uint32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  if (order !== 'file') {
+  for (let i = 0; i < n; i++) perm[i] = from + i;
+  if (order === 'source-asc' || order === 'source-desc') sortBySource(s, perm, order === 'source-asc' ? 1 : -1);
+  else if (order !== 'file') {
     const p = s.probabilities;
     const sign = order === 'probability-desc' ? -1 : 1;
     perm.sort((a, b) => {
@@ -121,24 +153,31 @@ export function orderPermutation(s: Session, order: RowOrder): Uint32Array {
       return pa === pb ? a - b : sign * (pa - pb);
     });
   }
-  s.orderCache.set(order, perm);
+  s.orderCache.set(key, perm);
   return perm;
+}
+
+/** By source file name (then file order within a file); a single file is in file order already. */
+function sortBySource(s: Session, perm: Uint32Array, sign: 1 | -1): void {
+  const b = s.batch;
+  if (!b) return;
+  const rank = new Map([...b.parts].sort((x, y) => sign * x.name.localeCompare(y.name)).map((p, k) => [p.index, k]));
+  perm.sort((x, y) => (rank.get(partOfRow(b, x).index) as number) - (rank.get(partOfRow(b, y).index) as number) || x - y);
 }
 
 /** Probabilities changed: the orders by probability must be sorted again (file order stays). */
 function forgetProbabilityOrders(s: Session): void {
-  s.orderCache.delete('probability-desc');
-  s.orderCache.delete('probability-asc');
+  for (const key of [...s.orderCache.keys()]) if (key.startsWith('probability')) s.orderCache.delete(key);
 }
 
 /** The rows at positions [start, start + count) of an order, with the cells of columns [colStart, colStart + colCount). */
 export async function windowRows(s: Session, req: WindowRequest): Promise<{ start: number; rows: WindowRow[] }> {
   const ncol = s.header.length;
-  const start = Math.min(req.start, s.rows);
-  const end = Math.min(s.rows, start + req.count);
+  const perm = orderPermutation(s, req.order, req.source ?? null);
+  const start = Math.min(req.start, perm.length);
+  const end = Math.min(perm.length, start + req.count);
   const colStart = Math.min(req.colStart, ncol);
   const colEnd = Math.min(ncol, colStart + req.colCount);
-  const perm = orderPermutation(s, req.order);
   const rowIdx: number[] = [];
   for (let i = start; i < end; i++) rowIdx.push(perm[i] as number);
   // Read sorted by file position (contiguous reads), then restore the requested order.
@@ -166,11 +205,13 @@ function windowRow(s: Session, r: number, fields: string[], colStart: number, co
     }
   }
   const p = s.probabilities[r] as number;
-  return { row: r, name: waferName(s, r), cells, issueCols, editedCols, probability: Number.isNaN(p) ? null : p, modelReadings: s.modelReadings[r] as number };
+  const row: WindowRow = { row: r, name: waferName(s, r), cells, issueCols, editedCols, probability: Number.isNaN(p) ? null : p, modelReadings: s.modelReadings[r] as number };
+  if (s.batch) row.source = partOfRow(s.batch, r).name;
+  return row;
 }
 
 /** The id column's text (edits applied), else "Row N" (1-based). */
-function waferName(s: Session, r: number): string {
+export function waferName(s: Session, r: number): string {
   const idCol = s.map.idColumn;
   const idText = idCol !== null ? (s.edits.get(r)?.get(idCol) ?? s.ids?.[r] ?? '') : '';
   return idText.trim() !== '' ? idText : `Row ${r + 1}`;
