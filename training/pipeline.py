@@ -150,9 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--evaluate-only", action="store_true", help="stop after caching the evaluation")
     args = ap.parse_args(argv)
     shipped = args.data is None and args.config is None
-    out = args.out or (SHIPPED_OUT if shipped else None)
+    out = args.out or (SHIPPED_OUT if shipped and not args.fast else None)
     if out is None:
-        ap.error("--out DIR is required with --data/--config")
+        # a fast run never overwrites the shipped bundle by default
+        ap.error("--out DIR is required with --data/--config or --fast")
     evaluation_out = args.evaluation_out or (SHIPPED_EVALUATION if shipped and not args.fast else None)
     only = [k for k in args.candidates.split(",") if k] or None
     try:

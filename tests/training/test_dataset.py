@@ -202,6 +202,8 @@ def test_cli_reports_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit):  # argparse: --out is required with --data
         main(["--data", str(f)])
     assert "--out DIR is required" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a fast run does not overwrite the shipped bundle
+        main(["--fast"])
 
 
 def test_real_secom_files_and_sample_csv(repo: Path) -> None:
