@@ -38,6 +38,7 @@ from training.export import (
     xgb_predict,
 )
 from training.models import SEED, Candidate, candidates
+from training.reference import write_reference
 from training.report import comparison_markdown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +203,7 @@ def _run(
         commit=commit,
         version=MODEL_VERSION,
     )
+    write_reference(mj, models_dir, data, ev.cv_oofs[0], final)
     dump_json(mj, models_dir / "model.json")
 
     # golden wafers + the sample CSV, scored by XGBoost (and cross-checked with ONNX)

@@ -60,6 +60,7 @@ SCHEMA: dict[str, Any] = {
         "versions": ("record", str),
     },
     "limitations": [str],
+    "bundle": {"format": int, "files": ("record", {"file": str, "sha256": str, "bytes": int})},
     "sensors": (
         "record",
         {
