@@ -37,6 +37,13 @@ export interface SensorStats {
   p99: number | null;
 }
 
+/** One file of the bundle besides model.json and the ONNX graph (docs/bundle.md); consumers check its sha256. */
+export interface BundleFile {
+  file: string;
+  sha256: string;
+  bytes: number;
+}
+
 export interface ModelJson {
   name: string;
   version: string;
@@ -101,4 +108,9 @@ export interface ModelJson {
   };
   limitations: string[];
   sensors: Record<string, SensorStats>;
+  /** The bundle's other files by role ("reference", "explain", …); absent in a format-1 bundle. */
+  bundle?: {
+    format: number;
+    files: Record<string, BundleFile>;
+  };
 }

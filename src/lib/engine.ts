@@ -132,6 +132,15 @@ export class EngineBridge implements Bridge {
   exportCsv(options: ExportOptions, onProgress: (p: Progress) => void) {
     return this.call((api) => api.exportCsv(options, proxy(onProgress)));
   }
+  drift() {
+    return this.call((api) => api.drift());
+  }
+  driftDistribution(sensor: string) {
+    return this.call((api) => api.driftDistribution(sensor));
+  }
+  curves() {
+    return this.call((api) => api.curves());
+  }
   async cancel(): Promise<void> {
     if (this.deathDetail !== null) return;
     await this.remote.cancel().catch(() => undefined);

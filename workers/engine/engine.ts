@@ -5,6 +5,9 @@
 import type {
   CellEdit,
   DataState,
+  DriftReport,
+  EvaluationCurves,
+  SensorDistribution,
   EditResult,
   EngineApi,
   ExportOptions,
@@ -19,12 +22,15 @@ import type {
   Result,
   WindowRequest,
 } from '../api';
+import { evaluationCurves, sortedByClass } from './curves';
+import { DriftCounts, driftReport, sensorDistribution } from './drift';
 import { CancelToken, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
-import { Model, validateModelJson } from './model';
+import { Model, sha256Hex, validateModelJson } from './model';
+import { bundleEntry, parseReference, type Reference } from './reference';
 import type { ParsePool } from './pool';
-import { warmUpResults } from './score-index';
+import { ScoreIndex, warmUpResults } from './score-index';
 import { applyEdits, resultsAt, scoreAll, setLowCoverageScoring, windowRows, type Session } from './session';
 
 export interface EngineOptions {
@@ -38,8 +44,11 @@ export interface EngineOptions {
 
 /** The engine plus a few non-API helpers used by tests and benchmarks. */
 export interface Engine extends EngineApi {
-  /** Create the model from bytes already in memory (same checks as init). */
-  initFromBytes(modelJson: unknown, onnx: Uint8Array): Promise<Result<ModelInfo>>;
+  /**
+   * Create the model from bytes already in memory (same checks as init). `files` holds the bundle's other files
+   * by role (e.g. { reference: bytes }); a role model.json lists but `files` lacks is left out (no drift report).
+   */
+  initFromBytes(modelJson: unknown, onnx: Uint8Array, files?: Record<string, Uint8Array>): Promise<Result<ModelInfo>>;
 }
 
 const ORDERS = new Set(['file', 'probability-desc', 'probability-asc']);
@@ -78,6 +87,14 @@ async function fetchBytes(fetchFn: (url: string) => Promise<Response>, url: stri
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/** A bundle file's bytes must be the ones model.json lists (docs/bundle.md), else the bundle is refused. */
+async function checkBundleFile(bytes: Uint8Array, file: string, sha256: string): Promise<void> {
+  const actual = await sha256Hex(bytes);
+  if (actual !== sha256.toLowerCase()) {
+    fail('model-hash-mismatch', `The model file ${file} does not match its description: sha256 is ${actual}, model.json expects ${sha256.toLowerCase()}. The deployment is inconsistent; reload the page, and if it persists, report it.`);
+  }
+}
+
 function parseModelJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
@@ -89,6 +106,8 @@ function parseModelJson(bytes: Uint8Array): unknown {
 export function createEngine(options: EngineOptions = {}): Engine {
   let model: Model | null = null;
   let session: Session | null = null;
+  /** The training out-of-fold scores by class, sorted once per model (the cost helper's training curve). */
+  let trainingScores: { protocol: string; pos: Float64Array; neg: Float64Array } | null = null;
   /** Bumped whenever a row's content, probability or order may change (see DataState.version). */
   let version = 0;
   const active = new Set<CancelToken>();
@@ -110,13 +129,32 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const needSession = (): Session => session ?? fail('no-file', 'No file is loaded.');
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
-  async function createModel(rawJson: unknown, onnx: Uint8Array): Promise<ModelInfo> {
+  async function readReference(json: ReturnType<typeof validateModelJson>, bytesOf: (file: string) => Promise<Uint8Array | null>): Promise<Reference | null> {
+    const entry = bundleEntry(json, 'reference');
+    if (!entry) return null;
+    const bytes = await bytesOf(entry.file);
+    if (bytes === null) return null;
+    await checkBundleFile(bytes, entry.file, entry.sha256);
+    return parseReference(bytes, json.features);
+  }
+
+  async function createModel(rawJson: unknown, onnx: Uint8Array, bytesOf: (file: string) => Promise<Uint8Array | null>): Promise<ModelInfo> {
     const json = validateModelJson(rawJson);
-    const m = await Model.create(json, onnx);
+    const reference = await readReference(json, bytesOf);
+    const m = await Model.create(json, onnx, reference);
     await m.warmUp();
     warmUpResults();
     model = m;
-    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string) };
+    trainingScores = reference?.oof ? { protocol: reference.oof.protocol, ...sortedByClass(reference.oof.p, reference.oof.y) } : null;
+    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), hasReference: reference !== null };
+  }
+
+  const needReference = (m: Model): Reference => m.reference ?? fail('no-reference', 'The model bundle has no training reference (reference.json), so the file cannot be compared with the training data.');
+
+  /** The session's drift counts, built by one pass over its readings on first use. */
+  function driftCountsOf(s: Session, ref: Reference): DriftCounts {
+    s.driftCounts ??= DriftCounts.build(ref, s.matrix, s.rows, s.nFeatures);
+    return s.driftCounts;
   }
 
   async function edit(edits: CellEdit[], threshold: number, call: string) {
@@ -136,13 +174,17 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const json = validateModelJson(parseModelJson(await fetchBytes(fetchFn, urls.modelJson, 'model description (model.json)')));
         options.pool?.warm(); // the parse workers load while the model downloads
         const dir = urls.modelDir.endsWith('/') ? urls.modelDir : `${urls.modelDir}/`;
-        const onnxUrl = new URL(json.onnx.file, new URL(dir, urls.modelJson)).href;
-        return createModel(json, await fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`));
+        const urlOf = (file: string) => new URL(file, new URL(dir, urls.modelJson)).href;
+        const onnx = await fetchBytes(fetchFn, urlOf(json.onnx.file), `model file (${json.onnx.file})`);
+        return createModel(json, onnx, (file) => fetchBytes(fetchFn, urlOf(file), `training reference (${file})`));
       });
     },
 
-    initFromBytes(modelJson: unknown, onnx: Uint8Array) {
-      return guarded(async () => createModel(typeof modelJson === 'string' ? (JSON.parse(modelJson) as unknown) : modelJson, onnx));
+    initFromBytes(modelJson: unknown, onnx: Uint8Array, files: Record<string, Uint8Array> = {}) {
+      return guarded(async () => {
+        const json = typeof modelJson === 'string' ? (JSON.parse(modelJson) as unknown) : modelJson;
+        return createModel(json, onnx, async () => files['reference'] ?? null);
+      });
     },
 
     load(file: File, threshold: number, onProgress?: ProgressCallback, choices: LoadChoices = {}): Promise<Result<LoadResult>> {
@@ -221,6 +263,38 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (typeof include !== 'boolean') fail('bad-request', 'scoreLowCoverage(): include must be true or false.');
         if (await setLowCoverageScoring(s, m, include)) version++;
         return dataState(s, threshold);
+      });
+    },
+
+    drift(): Promise<Result<DriftReport>> {
+      return guarded(async () => {
+        const s = needSession();
+        const m = needModel();
+        const ref = needReference(m);
+        return driftReport(ref, driftCountsOf(s, ref), m.json.features, m.usedFeatures);
+      });
+    },
+
+    driftDistribution(sensor: string): Promise<Result<SensorDistribution>> {
+      return guarded(async () => {
+        const s = needSession();
+        const m = needModel();
+        const ref = needReference(m);
+        const f = m.json.features.indexOf(sensor);
+        if (f < 0) fail('bad-request', `driftDistribution(): ${String(sensor)} is not one of the model's sensors.`);
+        return sensorDistribution(ref, driftCountsOf(s, ref), f, sensor);
+      });
+    },
+
+    curves(): Promise<Result<EvaluationCurves | null>> {
+      return guarded(async () => {
+        const s = needSession();
+        const labelled = s.summary.label !== null && s.summary.label.coding !== 'unresolved';
+        if (!labelled || !s.predicted) return null;
+        s.scoreIndex ??= ScoreIndex.build(s.probabilities, s.labels);
+        const { pos, neg } = s.scoreIndex.classScores();
+        if (pos.length + neg.length === 0) return null;
+        return evaluationCurves(pos, neg, trainingScores);
       });
     },
 

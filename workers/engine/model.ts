@@ -2,7 +2,9 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { ModelJson } from '../model-json';
 import { fail } from './errors';
+import { rangeBounds, type RangeBounds } from './drift';
 import { treeFeatureIndices } from './onnx-trees';
+import type { Reference } from './reference';
 
 export const SCORE_BATCH_ROWS = 5000;
 /** Rows scored once after the session is created (Model.warmUp). */
@@ -65,14 +67,21 @@ export class Model {
     private readonly session: ort.InferenceSession,
     /** Feature indices (ascending) the trees split on: the sensors coverage is counted over. */
     readonly usedFeatures: number[],
-  ) {}
+    /** The training distribution (reference.json), when the bundle has one. */
+    readonly reference: Reference | null,
+  ) {
+    this.bounds = rangeBounds(reference, json.features.length, (f) => json.sensors?.[json.features[f] as string]);
+  }
+
+  /** The training 1 %–99 % range per feature: the per-wafer out-of-range count. */
+  readonly bounds: RangeBounds;
 
   get nFeatures(): number {
     return this.json.features.length;
   }
 
   /** Verify the ONNX bytes against model.json's sha256 and create the session. */
-  static async create(json: ModelJson, onnxBytes: Uint8Array): Promise<Model> {
+  static async create(json: ModelJson, onnxBytes: Uint8Array, reference: Reference | null = null): Promise<Model> {
     const actual = await sha256Hex(onnxBytes);
     const expected = json.onnx.sha256.toLowerCase();
     if (actual !== expected) {
@@ -94,7 +103,7 @@ export class Model {
     if (!session.outputNames.includes(json.onnx.outputs.probability)) {
       fail('model-invalid', `The model has no output named "${json.onnx.outputs.probability}" (it has ${session.outputNames.join(', ')}).`);
     }
-    return new Model(json, session, treeFeatureIndices(onnxBytes, json.features.length));
+    return new Model(json, session, treeFeatureIndices(onnxBytes, json.features.length), reference);
   }
 
   /**
