@@ -31,6 +31,10 @@ class RecordingBridge implements Bridge {
   setCells = (edits: CellEdit[], threshold: number) => this.note('setCells', this.engine.setCells(edits, threshold));
   scoreLowCoverage = (include: boolean, threshold: number) => this.note('scoreLowCoverage', this.engine.scoreLowCoverage(include, threshold));
   exportCsv = (options: Parameters<Engine['exportCsv']>[0], onProgress?: (p: Progress) => void) => this.note('exportCsv', this.engine.exportCsv(options, onProgress));
+  // The read-only analysis calls that follow every data change are not recorded: the tests count data calls.
+  drift = () => this.engine.drift();
+  driftDistribution = (sensor: string) => this.engine.driftDistribution(sensor);
+  curves = () => this.engine.curves();
   cancel = () => this.engine.cancel();
   terminated = false;
   terminate = () => {

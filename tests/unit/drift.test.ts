@@ -149,7 +149,8 @@ describe('binning', () => {
         const x = m[r * nF + f] as number;
         let i = 0;
         while (i < QUANTILES && (reference.edges[base + i] as number) < x) i++;
-        expected[x < (reference.edges[base] as number) ? 0 : 1 + i]++;
+        const bin = x < (reference.edges[base] as number) ? 0 : 1 + i;
+        expected[bin] = (expected[bin] as number) + 1;
       }
       expect(Array.from(c.bins.subarray(f * (QUANTILES + 2), (f + 1) * (QUANTILES + 2)))).toEqual(Array.from(expected));
     }
