@@ -85,3 +85,15 @@ test('evaluation mode: ROC, PR and reliability curves with the operating point, 
   const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
   expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`)).toEqual([]);
 });
+
+test('a reference.json that differs from its sha256 in model.json refuses the bundle, naming the file', async ({ page }) => {
+  await page.route('**/reference.json', async (route) => {
+    const response = await route.fetch();
+    const body = Buffer.from(await response.body());
+    body[body.length - 2] = 0x20;
+    await route.fulfill({ response, body });
+  });
+  await page.goto('./');
+  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'error', { timeout: 30_000 });
+  await expect(page.getByTestId('engine-message')).toContainText('The model file reference.json does not match its description: sha256 is ');
+});
