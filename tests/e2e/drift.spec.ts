@@ -4,6 +4,7 @@
  */
 import AxeBuilder from '@axe-core/playwright';
 import { readFileSync } from 'node:fs';
+import { trainingPeriodCsv } from '../fixtures/drift/training-period.mjs';
 import { expect, openApp, pickFile, root, test } from './fixtures';
 
 const shiftedText = readFileSync(`${root}tests/fixtures/drift/shifted-sensors.csv`, 'utf8');
@@ -20,6 +21,18 @@ test('no drift banner on the sample, wafers from the training period; the report
   // every wafer shows its count of model sensors outside the training range
   const counts = page.getByTestId('row-out-of-range');
   await expect(counts.first()).toHaveText(/^\s*\d+\s*$/);
+});
+
+test('no drift banner on wafers drawn from the whole training period; the drifted filter lists exactly the drifted sensors', async ({ page }) => {
+  await openApp(page);
+  await pickFile(page, 'training-period.csv', trainingPeriodCsv());
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '98');
+  const report = page.getByTestId('drift-report');
+  await expect(report).toHaveAttribute('data-rows', '98');
+  await expect(report).not.toHaveAttribute('data-verdict', 'unlike');
+  await expect(page.getByTestId('drift-banner')).toHaveCount(0);
+  await page.getByTestId('drift-show').selectOption('drifted');
+  await expect(page.locator('[data-testid="drift-row"]').filter({ hasText: 'Sensor-' })).toHaveCount(Number(await report.getAttribute('data-drifted')));
 });
 
 test('a file with shifted model sensors gets the banner, naming them first; the table sorts and the plot follows the chosen sensor', async ({ page }) => {

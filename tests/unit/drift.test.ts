@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DriftCounts, driftReport, excessPValue, ksPValue, MIN_WAFERS, twoProportionPValue } from '../../workers/engine/drift';
 import { parseReference, QUANTILES } from '../../workers/engine/reference';
+import { trainingPeriodCsv } from '../fixtures/drift/training-period.mjs';
 import { bundleFiles, fileFromText, loadOk, modelJson, path, readyEngine, SAMPLE, THRESHOLD, unwrap } from './helpers';
 
 const sampleText = readFileSync(path(SAMPLE), 'utf8');
@@ -186,6 +187,15 @@ describe('the engine drift report', () => {
     const used = report.sensors.filter((s) => s.usedByModel);
     expect(report.sensors.slice(0, used.length).every((s) => s.usedByModel)).toBe(true);
     expect(used.map((s) => s.reliance)).toEqual([...used.map((s) => s.reliance)].sort((a, b) => b - a));
+  });
+
+  it('a file drawn from the whole training period (every 12th training wafer) is like the training data', async () => {
+    const engine = await readyEngine();
+    await loadOk(engine, fileFromText(trainingPeriodCsv(), 'training-period.csv'));
+    const report = unwrap(await engine.drift());
+    expect(report.rows).toBe(98);
+    expect(report.verdict).not.toBe('unlike');
+    expect(report.modelSensorsDrifted).toEqual([]);
   });
 
   it('a file with the top model sensors shifted by 4 std is unlike the training data, naming them first', async () => {
