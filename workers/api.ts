@@ -375,6 +375,9 @@ export interface SensorDistribution {
   /** The file's share of readings below the training minimum / above the maximum. */
   below: number;
   above: number;
+  /** The mean of the file's readings below the training minimum / above the maximum (null when none). */
+  belowMean: number | null;
+  aboveMean: number | null;
   present: number;
 }
 

@@ -213,6 +213,8 @@ describe('the engine drift report', () => {
     const dist = unwrap(await engine.driftDistribution(topSensors[0] as string));
     expect(dist.edges).toHaveLength(101);
     expect(dist.fileCdf.at(-1)! + dist.above).toBeCloseTo(1, 9);
+    // shifted up by 4 std: many readings above the training maximum, their mean beyond it
+
   });
 
   it(`does not judge a file of fewer than ${MIN_WAFERS} wafers`, async () => {
@@ -242,6 +244,12 @@ describe('the engine drift report', () => {
     const reloaded = unwrap(await fresh.drift());
     expect(afterEdits).toEqual(reloaded);
     expect(afterEdits.modelSensorsDrifted).toContain(topSensors[0]);
+    // 60 of the wafers now read 1e6, beyond the training maximum: the plot draws them at their mean
+    const dist = unwrap(await engine.driftDistribution(topSensors[0] as string));
+    const readings = afterEdits.sensors.find((x) => x.sensor === topSensors[0])?.present as number;
+    expect(dist.above).toBeCloseTo(60 / readings, 12);
+    expect(dist.aboveMean).toBeCloseTo(1e6, 6);
+    expect(unwrap(await fresh.driftDistribution(topSensors[0] as string))).toEqual(dist);
   });
 
   it('counts per wafer the model sensors outside the training p01–p99, and follows edits', async () => {

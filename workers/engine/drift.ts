@@ -353,13 +353,17 @@ function headlineOf(verdict: DriftReport['verdict'], model: SensorDrift[], other
 export function sensorDistribution(ref: Reference, c: DriftCounts, f: number, name: string): SensorDistribution {
   const base = f * QUANTILES;
   const n = c.present[f] as number;
+  const nBelow = c.bins[f * BINS] as number;
+  const nAbove = c.bins[f * BINS + BINS - 1] as number;
   return {
     sensor: name,
     edges: Array.from(ref.edges.subarray(base, base + QUANTILES)),
     trainCdf: Array.from(ref.cdf.subarray(base, base + QUANTILES)),
     fileCdf: Array.from(fileCdf(c, f)),
-    below: n > 0 ? (c.bins[f * BINS] as number) / n : 0,
-    above: n > 0 ? (c.bins[f * BINS + BINS - 1] as number) / n : 0,
+    below: n > 0 ? nBelow / n : 0,
+    above: n > 0 ? nAbove / n : 0,
+    belowMean: nBelow > 0 ? (ref.edges[base] as number) - (c.below[f] as number) / nBelow : null,
+    aboveMean: nAbove > 0 ? (ref.edges[base + QUANTILES - 1] as number) + (c.above[f] as number) / nAbove : null,
     present: n,
   };
 }
