@@ -8,23 +8,21 @@ take only a few values.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from training.data_io import SecomData
+if TYPE_CHECKING:
+    from training.bundle import BundleFile, Fitted
+    from training.dataset import WaferData
+    from training.evaluate import Evaluation
 
 REFERENCE_NAME = "reference.json"
 FORMAT = 1
 QUANTILE_LEVELS = np.linspace(0.0, 1.0, 101)
-CV_OOF_PROTOCOL = (
-    "Out-of-fold P(fail) of the first repeat of the repeated stratified 5-fold CV of the chosen recipe: "
-    "every training wafer predicted once, by a fit that never saw it."
-)
 
 
 def _finite(v: float) -> float:
@@ -53,16 +51,29 @@ def sensor_reference(column: np.ndarray) -> dict[str, Any]:
     }
 
 
-def gain_shares(keep: np.ndarray, gains: dict[str, float], features: list[str]) -> dict[str, float]:
-    """Each model sensor's share of the booster's total gain (inputs f0, f1, … are `keep` in order)."""
-    total = sum(gains.values())
+def gain_shares(scores: np.ndarray, features: list[str]) -> dict[str, float]:
+    """Each sensor's share of the model's total score (gain), for the sensors with a positive score."""
+    total = float(scores[: len(features)].clip(min=0).sum())
     if total <= 0:
-        raise ValueError("the booster has no gain to share out")
-    shares: dict[str, float] = {}
-    for name, gain in sorted(gains.items()):
-        sensor = features[int(keep[int(name.lstrip("f"))])]
-        shares[sensor] = round(gain / total, 6)
-    return shares
+        raise ValueError("the model has no gain to share out")
+    return {features[j]: round(float(v) / total, 6) for j, v in enumerate(scores[: len(features)]) if v > 0}
+
+
+def bag_gain(fitted: Fitted, d: int) -> np.ndarray:
+    """Total gain per input over the bag's trees (|coefficient| for a linear member); index d is the
+    missing-reading count of a composed graph."""
+    from training.export import _steps
+
+    score = np.zeros(d + 1)
+    for m in fitted.bag.members:
+        s = _steps(m)
+        if "lr" in s:
+            score[np.asarray(s["screen"].keep_)] += np.abs(s["lr"].coef_.ravel())
+            continue
+        keep = s["screen"].keep_ if "screen" in s else np.arange(d + ("count" in s))
+        for name, g in s["xgb"].get_booster().get_score(importance_type="total_gain").items():
+            score[int(keep[int(name.lstrip("f"))])] += g
+    return score
 
 
 def reference_json(
@@ -81,7 +92,7 @@ def reference_json(
         "format": FORMAT,
         "rows": int(X.shape[0]),
         "sensors": {f: sensor_reference(X[:, j]) for j, f in enumerate(features)},
-        "reliance": {"measure": "share of the booster's total gain", "sensors": reliance},
+        "reliance": {"measure": "share of the total gain over the bag's trees", "sensors": reliance},
         "oof": {
             "protocol": oof_protocol,
             "y": [int(v) for v in oof_y],
@@ -90,22 +101,13 @@ def reference_json(
     }
 
 
-def write_reference(
-    mj: dict[str, Any], models_dir: Path, data: SecomData, oof_p: np.ndarray, est: Any
-) -> None:
-    """Write reference.json next to model.json and list it in model.json's `bundle.files` (pipeline hook)."""
-    from training.export import split_pipeline
+def write_reference(fitted: Fitted, data: WaferData, ev: Evaluation, out: Path) -> dict[str, BundleFile]:
+    """Bundle writer (training/bundle.py BUNDLE_WRITERS): reference.json next to model.json."""
+    from training.bundle import file_entry
 
-    keep, booster = split_pipeline(est)
-    gains = booster.get_booster().get_score(importance_type="total_gain")
-    reliance = gain_shares(keep, gains, data.features)
-    ref = reference_json(data.X, data.features, data.y, oof_p, CV_OOF_PROTOCOL, reliance)
-    text = json.dumps(ref, separators=(",", ":"), allow_nan=False) + "\n"
-    raw = text.encode("utf-8")
-    (models_dir / REFERENCE_NAME).write_bytes(raw)
-    bundle = mj.setdefault("bundle", {"format": 2, "files": {}})
-    bundle["files"]["reference"] = {
-        "file": REFERENCE_NAME,
-        "sha256": hashlib.sha256(raw).hexdigest(),
-        "bytes": len(raw),
-    }
+    reliance = gain_shares(bag_gain(fitted, len(data.features)), data.features)
+    oof = fitted.oof
+    ref = reference_json(data.X, data.features, np.asarray(oof.y), np.asarray(oof.p), oof.protocol, reliance)
+    path = out / REFERENCE_NAME
+    path.write_text(json.dumps(ref, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8")
+    return {"reference": file_entry(path)}

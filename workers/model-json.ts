@@ -37,13 +37,6 @@ export interface SensorStats {
   p99: number | null;
 }
 
-/** One file of the bundle besides model.json and the ONNX graph (docs/bundle.md); consumers check its sha256. */
-export interface BundleFile {
-  file: string;
-  sha256: string;
-  bytes: number;
-}
-
 export interface ModelJson {
   name: string;
   version: string;
@@ -85,8 +78,15 @@ export interface ModelJson {
     rule: string;
   };
   metrics: {
+    /**
+     * The headline: forward in time (rolling origin) — every wafer of the latest half scored by models trained
+     * only on earlier wafers, pooled. Absent when the training data had no time column.
+     */
+    rolling_origin?: ProtocolMetrics;
+    /** Shuffled cross-validation: reported, overstates accuracy on later wafers. */
     cv: ProtocolMetrics;
-    time_forward: ProtocolMetrics;
+    /** The single time-forward split (earliest 75 % → latest 25 %); absent without a time column. */
+    time_forward?: ProtocolMetrics;
   };
   /** The chosen recipe in words plus the hyper-parameters, for the model card. */
   recipe: {
@@ -97,9 +97,9 @@ export interface ModelJson {
   training: {
     rows: number;
     fails: number;
-    /** ISO dates of the first and last training wafer. */
-    from: string;
-    to: string;
+    /** ISO dates of the first and last training wafer; null when the data had no time column. */
+    from: string | null;
+    to: string | null;
     data_files: { name: string; sha256: string }[];
     source: string;
     licence: string;
@@ -108,9 +108,16 @@ export interface ModelJson {
   };
   limitations: string[];
   sensors: Record<string, SensorStats>;
-  /** The bundle's other files by role ("reference", "explain", …); absent in a format-1 bundle. */
+  /** The bundle's other files by role ("reference", "explain", …; docs/bundle.md, format 2), each checked against its sha256 before use. */
   bundle?: {
     format: number;
     files: Record<string, BundleFile>;
   };
+}
+
+/** One file of a model bundle, a plain name in model.json's folder. */
+export interface BundleFile {
+  file: string;
+  sha256: string;
+  bytes: number;
 }

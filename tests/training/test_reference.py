@@ -8,8 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from training.data_io import FEATURES, load_secom
+from training.dataset import load_config, load_dataset
 from training.reference import gain_shares, reference_json, sensor_reference
+
+FEATURES = [f"Sensor-{i}" for i in range(1, 591)]
 
 
 def test_sensor_reference_quantiles_missing_rate_and_ties():
@@ -35,10 +37,12 @@ def test_sensor_never_read_has_no_quantiles():
     assert ref == {"present": 0, "missing_rate": 1.0, "quantiles": None, "std": None}
 
 
-def test_gain_shares_map_booster_inputs_to_sensors():
-    keep = np.array([4, 9, 17])
-    shares = gain_shares(keep, {"f0": 3.0, "f2": 1.0}, FEATURES)
-    assert shares == {"Sensor-5": 0.75, "Sensor-18": 0.25}
+def test_gain_shares_are_shares_of_the_sensors_total_not_the_missing_count():
+    scores = np.zeros(591)
+    scores[4], scores[17], scores[590] = 3.0, 1.0, 100.0  # index 590: the missing-reading count input
+    assert gain_shares(scores, FEATURES) == {"Sensor-5": 0.75, "Sensor-18": 0.25}
+    with pytest.raises(ValueError):
+        gain_shares(np.zeros(591), FEATURES)
 
 
 def test_reference_json_refuses_mismatched_oof():
@@ -55,7 +59,7 @@ def test_shipped_reference_matches_training_data_and_model_json(repo):
     raw = (repo / "public/models" / entry["file"]).read_bytes()
     assert hashlib.sha256(raw).hexdigest() == entry["sha256"] and len(raw) == entry["bytes"]
     ref = json.loads(raw)
-    data = load_secom(repo / "training/data")
+    data = load_dataset(load_config(repo / "training/data/secom.toml"))
     assert ref["rows"] == data.n_rows and list(ref["sensors"]) == FEATURES
     for j in (0, 21, 59, 488):
         assert ref["sensors"][FEATURES[j]] == sensor_reference(data.X[:, j])
@@ -68,8 +72,8 @@ def test_shipped_reference_matches_training_data_and_model_json(repo):
             assert q[1] == pytest.approx(stats["p01"], abs=1e-5, rel=1e-5)
             assert q[99] == pytest.approx(stats["p99"], abs=1e-5, rel=1e-5)
     oof = ref["oof"]
-    assert oof["y"] == [int(v) for v in data.y]
-    assert len(oof["p"]) == data.n_rows and all(0.0 <= p <= 1.0 for p in oof["p"])
+    assert 0 < len(oof["y"]) == len(oof["p"]) <= data.n_rows
+    assert set(oof["y"]) == {0, 1} and all(0.0 <= p <= 1.0 for p in oof["p"])
     shares = ref["reliance"]["sensors"]
     assert sum(shares.values()) == pytest.approx(1.0, abs=1e-4)
-    assert len(shares) <= mj["recipe"]["selected_features"]
+    assert set(shares) <= set(FEATURES)

@@ -33,7 +33,7 @@ function shifted(text: string, sensors: string[], shift: number): string {
 const topSensors = features
   .map((name, f) => ({ name, share: reference.reliance[f] as number }))
   .sort((a, b) => b.share - a.share)
-  .slice(0, 6)
+  .slice(0, 10)
   .map((s) => s.name);
 
 describe('drift statistics', () => {
@@ -198,7 +198,7 @@ describe('the engine drift report', () => {
     expect(report.modelSensorsDrifted).toEqual([]);
   });
 
-  it('a file with the top model sensors shifted by 4 std is unlike the training data, naming them first', async () => {
+  it('a file with the ten top model sensors shifted by 4 std is unlike the training data, naming them first', async () => {
     const engine = await readyEngine();
     await loadOk(engine, fileFromText(shifted(sampleText, topSensors, 4), 'shifted.csv'));
     const report = unwrap(await engine.drift());
