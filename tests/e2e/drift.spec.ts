@@ -32,7 +32,9 @@ test('no drift banner on wafers drawn from the whole training period; the drifte
   await expect(report).not.toHaveAttribute('data-verdict', 'unlike');
   await expect(page.getByTestId('drift-banner')).toHaveCount(0);
   await page.getByTestId('drift-show').selectOption('drifted');
-  await expect(page.locator('[data-testid="drift-row"]').filter({ hasText: 'Sensor-' })).toHaveCount(Number(await report.getAttribute('data-drifted')));
+  const drifted = Number(await report.getAttribute('data-drifted'));
+  if (drifted > 25) await page.getByTestId('drift-all-rows').click();
+  await expect(page.locator('[data-testid="drift-row"]')).toHaveCount(drifted);
 });
 
 test('a file with shifted model sensors gets the banner, naming them first; the table sorts and the plot follows the chosen sensor', async ({ page }) => {
