@@ -40,6 +40,7 @@ from training.export import (
 )
 from training.metrics import ProtocolMetrics
 from training.models import SEED, Bag, Recipe
+from training.reference import bag_gain, write_reference
 from training.report import report_markdown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -119,17 +120,7 @@ def format_reading(v: float) -> str:
 
 def important_sensors(fitted: Fitted, d: int, n: int = 8) -> list[int]:
     """The n sensors with the largest total gain over the bag's trees (or the largest |coefficient|)."""
-    from training.export import _steps
-
-    score = np.zeros(d + 1)
-    for m in fitted.bag.members:
-        s = _steps(m)
-        if "lr" in s:
-            score[np.asarray(s["screen"].keep_)] += np.abs(s["lr"].coef_.ravel())
-            continue
-        keep = s["screen"].keep_ if "screen" in s else np.arange(d + ("count" in s))
-        for name, g in s["xgb"].get_booster().get_score(importance_type="total_gain").items():
-            score[int(keep[int(name.lstrip("f"))])] += g
+    score = bag_gain(fitted, d)
     return [int(j) for j in np.argsort(-score[:d], kind="mergesort")[:n]]
 
 
@@ -205,7 +196,7 @@ def write_report(fitted: Fitted, data: WaferData, ev: Evaluation, out: Path) -> 
     return {"report": file_entry(out / REPORT_FILE)}
 
 
-BUNDLE_WRITERS: list[BundleWriter] = [write_golden, write_report]
+BUNDLE_WRITERS: list[BundleWriter] = [write_golden, write_report, write_reference]
 
 
 # ---------------------------------------------------------------- model.json

@@ -15,6 +15,8 @@ export interface ModelInfo extends ModelJson {
   /** The sensors the model's trees split on, in model order: per-wafer coverage is counted over these. */
   modelSensors: string[];
   source: ModelSource;
+  /** The bundle carries the training distribution (reference.json): drift() and the training cost curve work. */
+  hasReference: boolean;
 }
 
 /** The open file, read again against the model switched to (with the user's choices; the new model's threshold). */
@@ -33,7 +35,7 @@ export interface ModelSwitch {
 export type EngineErrorCode =
   | 'model-fetch-failed' // model.json or the .onnx file could not be fetched
   | 'model-invalid' // model.json malformed or inconsistent
-  | 'model-hash-mismatch' // sha256 of the .onnx file differs from model.json
+  | 'model-hash-mismatch' // sha256 of the .onnx file (or another bundle file) differs from model.json
   | 'model-not-ready' // a call that needs the model came before init()
   | 'bundle-invalid' // a bundle the user gave: no model.json, not JSON, a listed file missing, a zip with folders…
   | 'bundle-unsupported' // a bundle of another format than the one this page reads
@@ -48,6 +50,7 @@ export type EngineErrorCode =
   | 'no-file' // an operation that needs a loaded file came before load()
   | 'mapping-not-accepted' // predict() while columns are missing/duplicated and the user has not accepted it
   | 'bad-request' // row/column out of range and the like (a UI bug, reported plainly)
+  | 'no-reference' // drift() with a bundle that has no reference.json
   | 'cancelled'
   | 'internal';
 
@@ -305,6 +308,8 @@ export interface WindowRow {
   modelReadings: number;
   /** A batch only: the name of the file the row comes from. */
   source?: string;
+  /** How many of the sensors the model uses have a reading outside the training p01–p99 range (edits applied). */
+  outOfRange: number;
 }
 
 export interface GridWindow {
@@ -385,6 +390,111 @@ export interface BatchFileResults {
   results: ResultsSummary | null;
 }
 
+/** Why one sensor counts as drifted (see workers/engine/drift.ts for the tests and their thresholds). */
+export type DriftReason = 'distribution' | 'missing' | 'range';
+
+/** One sensor of the file against its training distribution. */
+export interface SensorDrift {
+  sensor: string;
+  /** Model feature index. */
+  feature: number;
+  /** Share of the model's gain on this sensor (0 for a sensor the trees do not use). */
+  reliance: number;
+  usedByModel: boolean;
+  /** Readings of this sensor in the file. */
+  present: number;
+  missingRate: number;
+  trainMissingRate: number;
+  /** Share of the file's readings outside the training 1 %–99 % range (≈ 2 % expected); null when not judged. */
+  outsideShare: number | null;
+  /** Wasserstein-1 distance between the file's and the training readings, divided by the training std; null when not judged. */
+  distance: number | null;
+  /** Kolmogorov–Smirnov statistic on the training quantile grid; null when not judged. */
+  ks: number | null;
+  /** The smallest p-value of the sensor's tests after the Bonferroni correction over every test of the file. */
+  p: number;
+  reasons: DriftReason[];
+  /** Why the distribution was not judged (too few readings, never read in training), or null. */
+  note: string | null;
+}
+
+export type DriftVerdict = 'similar' | 'some-drift' | 'unlike' | 'not-judged';
+
+export interface DriftReport {
+  verdict: DriftVerdict;
+  /** The verdict in one sentence; names the drifted model sensors first. */
+  headline: string;
+  rows: number;
+  /** The wafers compared: every `stride`-th of a file of more than DRIFT_SAMPLE_ROWS (20,000), else all. */
+  binnedRows: number;
+  stride: number;
+  /** Files with fewer wafers are not judged (see drift.ts MIN_WAFERS for why). */
+  minWafers: number;
+  sensorsTested: number;
+  sensorsDrifted: number;
+  modelSensorsDrifted: string[];
+  /** Share of the model's gain on drifted sensors. */
+  relianceDrifted: number;
+  /** Every sensor, model sensors by reliance first, then the others in model order; empty when not judged. */
+  sensors: SensorDrift[];
+  thresholds: { alpha: number; tests: number; distance: number; missingChange: number; outsideShare: number; relianceUnlike: number; shareUnlike: number };
+}
+
+/** One sensor's distribution for the plot: the training quantiles and the file's CDF at them. */
+export interface SensorDistribution {
+  sensor: string;
+  /** The 101 training quantiles (0 %, 1 %, …, 100 %), float32 as compared. */
+  edges: number[];
+  /** The training CDF at each edge (ties: the highest level of the tied quantiles). */
+  trainCdf: number[];
+  /** The file's share of readings ≤ each edge. */
+  fileCdf: number[];
+  /** The file's share of readings below the training minimum / above the maximum. */
+  below: number;
+  above: number;
+  /** The mean of the file's readings below the training minimum / above the maximum (null when none). */
+  belowMean: number | null;
+  aboveMean: number | null;
+  present: number;
+}
+
+/** One point of a curve at a threshold. */
+export interface CurvePoint {
+  threshold: number;
+  x: number;
+  y: number;
+}
+
+export interface ReliabilityBin {
+  /** Bin [lo, hi) of predicted P(fail). */
+  lo: number;
+  hi: number;
+  wafers: number;
+  meanPredicted: number;
+  observedFailRate: number;
+}
+
+/** Misses and false alarms at each threshold of a fixed grid, for the cost helper. */
+export interface CostCounts {
+  fails: number;
+  passes: number;
+  /** Fails not flagged (p < t) and passes flagged (p ≥ t) at thresholds[i]. */
+  missed: number[];
+  falseAlarms: number[];
+}
+
+export interface EvaluationCurves {
+  /** ROC: x = false-positive rate, y = recall, from the highest threshold down. */
+  roc: CurvePoint[];
+  /** PR: x = recall, y = precision. */
+  pr: CurvePoint[];
+  reliability: ReliabilityBin[];
+  thresholds: number[];
+  file: CostCounts;
+  /** The training out-of-fold predictions (reference.json), or null when the bundle has none. */
+  training: (CostCounts & { protocol: string }) | null;
+}
+
 export interface EngineApi {
   /**
    * Fetch model.json and the ONNX file, verify its sha256, create the session. `onModel` is called as soon as the
@@ -435,6 +545,15 @@ export interface EngineApi {
   batchResults(threshold: number): Promise<Result<BatchFileResults[]>>;
   /** A batch: a zip of one predictions file per loaded file, each byte for byte the single-file download of that file. */
   exportZip(options: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>>;
+  /**
+   * The file against the training distribution; computed once per file (one pass over the readings) and kept
+   * up to date by edits. Error 'no-reference' when the bundle has no reference.json.
+   */
+  drift(): Promise<Result<DriftReport>>;
+  /** One sensor's distribution, file against training, for the plot. */
+  driftDistribution(sensor: string): Promise<Result<SensorDistribution>>;
+  /** ROC, PR, reliability and cost counts of the labelled wafers; null when none is labelled and scored. */
+  curves(): Promise<Result<EvaluationCurves | null>>;
   /** Liveness check for the UI's heartbeat: answers at once (between slices of any long operation). */
   ping(): Promise<true>;
 }

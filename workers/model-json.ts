@@ -108,7 +108,7 @@ export interface ModelJson {
   };
   limitations: string[];
   sensors: Record<string, SensorStats>;
-  /** The bundle's other files (docs/bundle.md, format 2), each checked against its sha256 before use. */
+  /** The bundle's other files by role ("reference", "explain", …; docs/bundle.md, format 2), each checked against its sha256 before use. */
   bundle?: {
     format: number;
     files: Record<string, BundleFile>;

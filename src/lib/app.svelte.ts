@@ -9,6 +9,8 @@ import type {
   CellEdit,
   CellUpdate,
   DataState,
+  DriftReport,
+  EvaluationCurves,
   EngineApi,
   EngineError,
   ExportResult,
@@ -174,6 +176,12 @@ export class AppState {
   /** Why a file given during a running operation was not taken; shown with that operation's progress, so it goes with it. */
   waitNotice = $state<string | null>(null);
   lastExport = $state.raw<ExportInfo | null>(null);
+  /** The file against the training distribution (null before the first report, or without a reference). */
+  drift = $state.raw<DriftReport | null>(null);
+  /** ROC, PR, reliability and cost counts of the labelled wafers (null without labels or scores). */
+  curves = $state.raw<EvaluationCurves | null>(null);
+  /** The data version the drift report and curves were read at. */
+  analysisVersion = $state(-1);
   focusRequest = $state.raw<CellFocusRequest | null>(null);
 
   /** The user's edits, kept here too so they can be re-applied after an engine restart. */
@@ -208,6 +216,8 @@ export class AppState {
   readonly batch = new BatchState();
 
   private bridge: Bridge | null = null;
+  private analysisRunning = false;
+  private analysisQueued = false;
   /** Settles true once the model can score (engineState 'ready'), false if it cannot. */
   private ready: Promise<boolean> = Promise.resolve(false);
   /** Settles true once the engine can read a file (the model is described; scoring may still be on its way). */
@@ -504,10 +514,43 @@ export class AppState {
 
   /** Keep what a data call answered; results counted at an older threshold are asked for again. */
   private takeState(state: DataState): void {
+    const changed = state.version !== this.dataVersion || (state.results === null) !== (this.results === null);
     this.dataVersion = state.version;
     this.results = state.results;
     if (state.results !== null && state.results.threshold !== this.threshold) void this.summarizeCoalesced(this.threshold);
     else if (this.batch.active) void this.refreshBatchResults();
+    if (changed) void this.refreshAnalysis();
+  }
+
+  /**
+   * Read the drift report and the evaluation curves for the current data version: one call in flight, and one
+   * more after it when the data changed meanwhile (an edit moves the engine's counts; the reads are cheap).
+   */
+  private async refreshAnalysis(): Promise<void> {
+    if (this.analysisRunning) {
+      this.analysisQueued = true;
+      return;
+    }
+    this.analysisRunning = true;
+    try {
+      do {
+        this.analysisQueued = false;
+        const version = this.dataVersion;
+        const drift = this.model?.hasReference ? await this.engine().drift() : null;
+        const curves = this.results !== null && this.evaluationMode ? await this.engine().curves() : null;
+        if (version !== this.dataVersion) continue;
+        this.drift = drift?.ok ? drift.value : null;
+        this.curves = curves?.ok ? curves.value : null;
+        this.analysisVersion = version;
+      } while (this.analysisQueued);
+    } finally {
+      this.analysisRunning = false;
+    }
+  }
+
+  /** One sensor's distribution, file against training, for the drift plot. */
+  driftDistribution(sensor: string) {
+    return this.engine().driftDistribution(sensor);
   }
 
   private progressHandler(kind: BusyKind, label: string): (p: Progress) => void {

@@ -152,6 +152,15 @@ export class EngineBridge implements Bridge {
   exportZip(options: ExportOptions, onProgress: (p: Progress) => void) {
     return this.call((api) => api.exportZip(options, proxy(onProgress)));
   }
+  drift() {
+    return this.call((api) => api.drift());
+  }
+  driftDistribution(sensor: string) {
+    return this.call((api) => api.driftDistribution(sensor));
+  }
+  curves() {
+    return this.call((api) => api.curves());
+  }
   async cancel(): Promise<void> {
     if (this.deathDetail !== null) return;
     await this.remote.cancel().catch(() => undefined);

@@ -37,6 +37,10 @@ class RecordingBridge implements Bridge {
   loadBatch = (inputs: BatchInput[], threshold: number, onProgress?: (p: Progress) => void, choices?: LoadChoices) => this.note('loadBatch', this.engine.loadBatch(inputs, threshold, onProgress, choices));
   batchResults = (threshold: number) => this.note('batchResults', this.engine.batchResults(threshold));
   exportZip = (options: Parameters<Engine['exportZip']>[0], onProgress?: (p: Progress) => void) => this.note('exportZip', this.engine.exportZip(options, onProgress));
+  // The read-only analysis calls that follow every data change are not recorded: the tests count data calls.
+  drift = () => this.engine.drift();
+  driftDistribution = (sensor: string) => this.engine.driftDistribution(sensor);
+  curves = () => this.engine.curves();
   cancel = () => this.engine.cancel();
   terminated = false;
   terminate = () => {
@@ -116,6 +120,24 @@ describe('the UI state over the engine', () => {
     expect(app.hasPredictions).toBe(true);
     // No second round trip for the results.
     expect(bridges[0]!.calls).toEqual(['init', 'load']);
+  });
+
+  test('after a load the drift report and the curves follow the data version, edits included', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    const settled = () => until(() => app.analysisVersion === app.dataVersion);
+    await settled();
+    expect(app.drift?.rows).toBe(100);
+    expect(app.drift?.verdict).not.toBe('unlike');
+    expect(app.curves?.file.fails).toBe(app.results?.evaluation?.tp! + app.results?.evaluation?.fn!);
+    const before = app.drift!.sensors.find((s) => s.sensor === 'Sensor-60')!;
+    const col = app.summary!.columns.findIndex((c) => c.feature === 'Sensor-60');
+    expect((await app.setCell(0, col, '')).ok).toBe(true);
+    await settled();
+    const after = app.drift!.sensors.find((s) => s.sensor === 'Sensor-60')!;
+    // the sample's first wafer has a Sensor-60 reading: emptying it is one reading fewer, one missing more
+    expect(after.present).toBe(before.present - 1);
+    expect(after.missingRate).toBeCloseTo(before.missingRate + 0.01, 12);
   });
 
   test('a file that needs consent has no results until predict, which answers them at the UI threshold', async () => {

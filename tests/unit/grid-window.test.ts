@@ -10,7 +10,7 @@ const ROWS = 1000;
 
 function row(pos: number, colStart: number, colCount: number): WindowRow {
   const cells = Array.from({ length: colCount }, (_, i) => `r${pos}c${colStart + i}`);
-  return { row: pos, name: `W${pos}`, cells, issueCols: [], editedCols: [], probability: null, modelReadings: 39 };
+  return { row: pos, name: `W${pos}`, cells, issueCols: [], editedCols: [], probability: null, modelReadings: 39, outOfRange: 0 };
 }
 
 function windowFor(request: WindowRequest, version: number): GridWindow {

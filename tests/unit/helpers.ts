@@ -11,6 +11,10 @@ export const path = (p: string) => `${root}${p}`;
 export const modelJsonText = readFileSync(path('public/models/model.json'), 'utf8');
 export const modelJson = JSON.parse(modelJsonText) as ModelJson;
 export const onnxBytes = new Uint8Array(readFileSync(path('public/models/secom-xgb.onnx')));
+/** The bundle's other files by role, as initFromBytes takes them. */
+export const bundleFiles: Record<string, Uint8Array> = Object.fromEntries(
+  Object.entries(modelJson.bundle?.files ?? {}).map(([role, entry]) => [role, new Uint8Array(readFileSync(path(`public/models/${entry.file}`)))]),
+);
 
 export const SAMPLE = 'tests/fixtures/wafer/wafer_23012020_041211.csv';
 export const SAMPLE_NO_LABEL = 'tests/fixtures/wafer/test2.csv';
@@ -37,7 +41,7 @@ export async function readyEngine(options: EngineOptions = {}): Promise<Engine> 
     },
     ...options,
   });
-  const res = await engine.initFromBytes(modelJson, onnxBytes);
+  const res = await engine.initFromBytes(modelJson, onnxBytes, bundleFiles);
   if (!res.ok) throw new Error(`init failed: ${res.error.code} ${res.error.message}`);
   return engine;
 }

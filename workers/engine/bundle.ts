@@ -23,6 +23,8 @@ export interface BundleContents {
   golden: Uint8Array;
   /** "synthetic.zip", or "model.json + 3 files". */
   from: string;
+  /** Every file bundle.files lists, by its file name (hash checked). */
+  files: Map<string, Uint8Array>;
 }
 
 /** One file of the bundle, by its plain name; read only when needed. */
@@ -178,12 +180,14 @@ export async function readBundle(files: File[]): Promise<BundleContents> {
   plainName(json.onnx.file, 'onnx.file');
   const onnx = await entry(entries, json.onnx.file, 'its ONNX model (onnx.file)').read();
   const read = new Map<string, Uint8Array>();
+  const byName = new Map<string, Uint8Array>();
   for (const [key, f] of listed) {
     const bytes = await entry(entries, f.file, `bundle.files.${key}`).read();
     await checkSha256(`The bundle file ${f.file}`, bytes, f.sha256, BUNDLE_ORIGIN.mismatchAdvice);
     read.set(key, bytes);
+    byName.set(f.file, bytes);
   }
-  return { json, onnx, golden: read.get('golden') as Uint8Array, from };
+  return { json, onnx, golden: read.get('golden') as Uint8Array, from, files: byName };
 }
 
 /** Golden rows may differ from this page's scores by float32 rounding only (training checks parity at 1e-5). */

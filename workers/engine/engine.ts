@@ -8,6 +8,9 @@ import type {
   BatchLoadResult,
   CellEdit,
   DataState,
+  DriftReport,
+  EvaluationCurves,
+  SensorDistribution,
   EditResult,
   EditsResult,
   EngineApi,
@@ -29,12 +32,16 @@ import type {
 import { batchResults, loadBatch } from './batch';
 import { exportCombined, exportZip } from './batch-export';
 import { BUNDLE_ORIGIN, checkGolden, readBundle } from './bundle';
+import { evaluationCurves, sortedByClass } from './curves';
+import { DriftCounts, driftReport, sensorDistribution } from './drift';
 import { CancelToken, EngineFailure, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
-import { Model, SHIPPED_ORIGIN, validateModelJson, type ModelOrigin } from './model';
+import { checkSha256, Model, SHIPPED_ORIGIN, validateModelJson, type ModelOrigin } from './model';
+import { bundleEntry, parseReference, type Reference } from './reference';
+import type { ModelJson } from '../model-json';
 import type { ParsePool } from './pool';
-import { warmUpResults } from './score-index';
+import { ScoreIndex, warmUpResults } from './score-index';
 import { applyEdits, resultsAt, scoreAll, setLowCoverageScoring, windowRows, type Session } from './session';
 
 export interface EngineOptions {
@@ -48,8 +55,11 @@ export interface EngineOptions {
 
 /** The engine plus a few non-API helpers used by tests and benchmarks. */
 export interface Engine extends EngineApi {
-  /** Create the model from bytes already in memory (same checks as init). */
-  initFromBytes(modelJson: unknown, onnx: Uint8Array): Promise<Result<ModelInfo>>;
+  /**
+   * Create the model from bytes already in memory (same checks as init). `files` holds the bundle's other files
+   * by role (e.g. { reference: bytes }); a role model.json lists but `files` lacks is left out (no drift report).
+   */
+  initFromBytes(modelJson: unknown, onnx: Uint8Array, files?: Record<string, Uint8Array>): Promise<Result<ModelInfo>>;
 }
 
 const ORDERS = new Set(['file', 'probability-desc', 'probability-asc', 'source-asc', 'source-desc']);
@@ -94,6 +104,17 @@ async function fetchBytes(fetchFn: (url: string) => Promise<Response>, url: stri
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/** A bundle file's bytes must be the ones model.json lists (docs/bundle.md), else the bundle is refused. */
+/** The training out-of-fold scores by class, for the cost helper's training curve (once per model). */
+const trainingScoresCache = new WeakMap<Model, { protocol: string; pos: Float64Array; neg: Float64Array } | null>();
+function trainingScoresOf(m: Model): { protocol: string; pos: Float64Array; neg: Float64Array } | null {
+  if (!trainingScoresCache.has(m)) {
+    const oof = m.reference?.oof;
+    trainingScoresCache.set(m, oof ? { protocol: oof.protocol, ...sortedByClass(oof.p, oof.y) } : null);
+  }
+  return trainingScoresCache.get(m) ?? null;
+}
+
 function parseModelJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
@@ -112,10 +133,24 @@ interface ActiveModel {
  * Check and describe the model, then wait for its onnxruntime session. `onDescribed` runs in between: from then on
  * the model can read files (scoring waits for Model.ready).
  */
-async function buildModel(rawJson: unknown, onnx: Uint8Array, source: ModelSource, origin: ModelOrigin, onDescribed?: (m: ActiveModel) => void): Promise<ActiveModel> {
+/** A bundle file's bytes by its name in model.json (null: not available, e.g. an older deployment without it). */
+type BundleBytes = (file: string) => Promise<Uint8Array | null>;
+
+async function readReference(json: ModelJson, bytesOf: BundleBytes, origin: ModelOrigin): Promise<Reference | null> {
+  const entry = bundleEntry(json, 'reference');
+  if (!entry) return null;
+  const bytes = await bytesOf(entry.file);
+  if (bytes === null) return null;
+  await checkSha256(`The model file ${entry.file}`, bytes, entry.sha256, origin.mismatchAdvice);
+  return parseReference(bytes, json.features);
+}
+
+async function buildModel(rawJson: unknown, onnx: Uint8Array, source: ModelSource, origin: ModelOrigin, bytesOf: BundleBytes, onDescribed?: (m: ActiveModel) => void): Promise<ActiveModel> {
   const json = validateModelJson(rawJson);
-  const m = await Model.describe(json, onnx, origin);
-  const described = { model: m, info: { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), source } };
+  const reference = await readReference(json, bytesOf, origin);
+  const m = await Model.describe(json, onnx, origin, reference);
+  const info = { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), source, hasReference: reference !== null };
+  const described = { model: m, info };
   onDescribed?.(described);
   await m.ready;
   warmUpResults();
@@ -133,6 +168,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   /** The model init() loaded, kept for "back to the shipped model". */
   let shipped: ActiveModel | null = null;
   let session: Session | null = null;
+  /** The training out-of-fold scores by class, sorted once per model (the cost helper's training curve). */
   /** Bumped whenever a row's content, probability or order may change (see DataState.version). */
   let version = 0;
   const active = new Set<CancelToken>();
@@ -158,10 +194,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
    * The model reads files as soon as it describes itself (`onModel`); init answers once it can also score. A load
    * in between reads the whole file and scores it when the session is ready (Model.ready).
    */
-  async function createModel(rawJson: unknown, onnx: Uint8Array, onModel?: (info: ModelInfo) => void): Promise<ModelInfo> {
+  async function createModel(rawJson: unknown, onnx: Uint8Array, bytesOf: BundleBytes, onModel?: (info: ModelInfo) => void): Promise<ModelInfo> {
     let described: Model | null = null;
     try {
-      shipped = await buildModel(rawJson, onnx, { kind: 'shipped' }, SHIPPED_ORIGIN, (next) => {
+      shipped = await buildModel(rawJson, onnx, { kind: 'shipped' }, SHIPPED_ORIGIN, bytesOf, (next) => {
         described = next.model;
         model = next.model;
         session = null;
@@ -191,6 +227,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
     return { model: next.info, load: nextSession ? { summary: nextSession.summary, ...dataState(nextSession, threshold) } : null };
   }
 
+  const needReference = (m: Model): Reference => m.reference ?? fail('no-reference', 'The model bundle has no training reference (reference.json), so the file cannot be compared with the training data.');
+
+  /** The session's drift counts, built by one pass over its readings on first use. */
+  function driftCountsOf(s: Session, ref: Reference): DriftCounts {
+    s.driftCounts ??= DriftCounts.build(ref, s.matrix, s.rows, s.nFeatures);
+    return s.driftCounts;
+  }
+
   async function edit(edits: CellEdit[], threshold: number, call: string) {
     const s = needSession();
     const m = needModel();
@@ -208,8 +252,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const json = validateModelJson(parseModelJson(await fetchBytes(fetchFn, urls.modelJson, 'model description (model.json)')));
         options.pool?.warm(); // the parse workers load while the model downloads
         const dir = urls.modelDir.endsWith('/') ? urls.modelDir : `${urls.modelDir}/`;
-        const onnxUrl = new URL(json.onnx.file, new URL(dir, urls.modelJson)).href;
-        return createModel(json, await fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`), onModel);
+        const urlOf = (file: string) => new URL(file, new URL(dir, urls.modelJson)).href;
+        const onnx = await fetchBytes(fetchFn, urlOf(json.onnx.file), `model file (${json.onnx.file})`);
+        return createModel(json, onnx, (file) => fetchBytes(fetchFn, urlOf(file), `bundle file (${file})`), onModel);
       });
     },
 
@@ -218,7 +263,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (!Array.isArray(files) || !files.every((f) => f instanceof Blob)) fail('bad-request', 'useBundle() needs the bundle’s Files.');
         const bundle = await readBundle(files);
         token.throwIfCancelled();
-        const next = await buildModel(bundle.json, bundle.onnx, { kind: 'bundle', from: bundle.from }, BUNDLE_ORIGIN);
+        const bytesOf = async (file: string) => bundle.files.get(file) ?? null;
+        const next = await buildModel(bundle.json, bundle.onnx, { kind: 'bundle', from: bundle.from }, BUNDLE_ORIGIN, bytesOf);
         await checkGolden(next.model, next.info, bundle.golden);
         return switchModel(next, reload, token, onProgress);
       });
@@ -229,8 +275,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return guarded(async (token) => switchModel(shipped ?? unavailable(), reload, token, onProgress));
     },
 
-    initFromBytes(modelJson: unknown, onnx: Uint8Array) {
-      return guarded(async () => createModel(typeof modelJson === 'string' ? (JSON.parse(modelJson) as unknown) : modelJson, onnx));
+    initFromBytes(modelJson: unknown, onnx: Uint8Array, files: Record<string, Uint8Array> = {}) {
+      return guarded(async () => {
+        const json = typeof modelJson === 'string' ? (JSON.parse(modelJson) as unknown) : modelJson;
+        return createModel(json, onnx, async () => files['reference'] ?? null);
+      });
     },
 
     load(file: File, threshold: number, onProgress?: ProgressCallback, choices: LoadChoices = {}): Promise<Result<LoadResult>> {
@@ -312,6 +361,38 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (typeof include !== 'boolean') fail('bad-request', 'scoreLowCoverage(): include must be true or false.');
         if (await setLowCoverageScoring(s, m, include)) version++;
         return dataState(s, threshold);
+      });
+    },
+
+    drift(): Promise<Result<DriftReport>> {
+      return guarded(async () => {
+        const s = needSession();
+        const m = needModel();
+        const ref = needReference(m);
+        return driftReport(ref, driftCountsOf(s, ref), m.json.features, m.usedFeatures);
+      });
+    },
+
+    driftDistribution(sensor: string): Promise<Result<SensorDistribution>> {
+      return guarded(async () => {
+        const s = needSession();
+        const m = needModel();
+        const ref = needReference(m);
+        const f = m.json.features.indexOf(sensor);
+        if (f < 0) fail('bad-request', `driftDistribution(): ${String(sensor)} is not one of the model's sensors.`);
+        return sensorDistribution(ref, driftCountsOf(s, ref), f, sensor);
+      });
+    },
+
+    curves(): Promise<Result<EvaluationCurves | null>> {
+      return guarded(async () => {
+        const s = needSession();
+        const labelled = s.summary.label !== null && s.summary.label.coding !== 'unresolved';
+        if (!labelled || !s.predicted) return null;
+        s.scoreIndex ??= ScoreIndex.build(s.probabilities, s.labels);
+        const { pos, neg } = s.scoreIndex.classScores();
+        if (pos.length + neg.length === 0) return null;
+        return evaluationCurves(pos, neg, trainingScoresOf(needModel()));
       });
     },
 

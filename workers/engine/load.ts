@@ -163,6 +163,8 @@ export async function loadSession(given: Blob, model: Model, opts: LoadOptions):
     readLabel: labelReaderFor(coding, choices, model),
     widestRow: Math.max(built.widestRow, header.length),
     modelReadings: built.modelReadings,
+    outOfRange: built.outOfRange,
+    driftCounts: null,
     usedFeatures: model.usedFeatures,
     scoreLowCoverage: false,
     summary: buildLoadSummary(opts.fileName, size, sniffed, header, map, built, numbers, coding, choices, {

@@ -2,7 +2,9 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { ModelJson } from '../model-json';
 import { fail } from './errors';
+import { rangeBounds, type RangeBounds } from './drift';
 import { treeFeatureIndices } from './onnx-trees';
+import type { Reference } from './reference';
 
 export const SCORE_BATCH_ROWS = 5000;
 /** Rows scored once after the session is created (Model.warmUp). */
@@ -118,11 +120,17 @@ export class Model {
     onnxBytes: Uint8Array,
     /** Feature indices (ascending) the trees split on: the sensors coverage is counted over. */
     readonly usedFeatures: number[],
+    /** The training distribution (reference.json), when the bundle has one. */
+    readonly reference: Reference | null = null,
   ) {
+    this.bounds = rangeBounds(reference, json.features.length, (f) => json.sensors?.[json.features[f] as string]);
     this.ready = this.startSession(onnxBytes);
     // A failure is reported through `ready` to whoever awaits it; unawaited it must not count as unhandled.
     this.ready.catch(() => undefined);
   }
+
+  /** The training 1 %–99 % range per feature: the per-wafer out-of-range count. */
+  readonly bounds: RangeBounds;
 
   get nFeatures(): number {
     return this.json.features.length;
@@ -134,14 +142,14 @@ export class Model {
   }
 
   /** Verify the ONNX bytes against model.json's sha256 and start creating the session (see `ready`). */
-  static async describe(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN): Promise<Model> {
+  static async describe(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN, reference: Reference | null = null): Promise<Model> {
     await checkSha256(`The model file ${json.onnx.file}`, onnxBytes, json.onnx.sha256, origin.mismatchAdvice);
-    return new Model(json, onnxBytes, treeFeatureIndices(onnxBytes, json.features.length));
+    return new Model(json, onnxBytes, treeFeatureIndices(onnxBytes, json.features.length), reference);
   }
 
   /** describe() and wait until the session is ready. */
-  static async create(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN): Promise<Model> {
-    const model = await Model.describe(json, onnxBytes, origin);
+  static async create(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN, reference: Reference | null = null): Promise<Model> {
+    const model = await Model.describe(json, onnxBytes, origin, reference);
     await model.ready;
     return model;
   }

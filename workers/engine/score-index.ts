@@ -124,6 +124,11 @@ export class ScoreIndex {
     return y === 1 ? this.pos : this.neg;
   }
 
+  /** The evaluated scores of each class, ascending (views valid until the next change). */
+  classScores(): { pos: Float64Array; neg: Float64Array } {
+    return { pos: this.pos.values, neg: this.neg.values };
+  }
+
   /** Counts and metrics at `threshold` over `probs` (the rows this index was built from and kept up with). */
   resultsAt(probs: Float32Array, threshold: number, withEvaluation: boolean): ScoreResults {
     if (this.flaggedAt?.threshold !== threshold) this.flaggedAt = { threshold, flagged: countFlagged(probs, threshold).flagged };

@@ -4,6 +4,7 @@
  * score once the last slice is parsed.
  */
 import type { CellIssue, LabelValueCount, RowShapeIssue } from '../api';
+import { countOutOfRange } from './drift';
 import type { CancelToken } from './errors';
 import { formatCount, isLowCoverage } from '../format';
 import { bytesPerRow, MAX_RESIDENT_BYTES, maxRows, tooLarge } from './memory-plan';
@@ -43,6 +44,8 @@ export interface RowBuffers {
   probabilities: Float32Array;
   /** Per row: how many of the sensors the model uses have a reading. */
   modelReadings: Uint16Array;
+  /** Per row: how many of them read outside the training p01–p99 range. */
+  outOfRange: Uint16Array;
 }
 
 /** The rows of a finished load, each array exactly `rows` long (rowStart one more). */
@@ -76,6 +79,7 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, 
       rowLine: new Int32Array(cap),
       probabilities: new Float32Array(cap),
       modelReadings: new Uint16Array(cap),
+      outOfRange: new Uint16Array(cap),
     };
     // No NaN fill for the matrix: addRows writes every row whole (a chunk's rows are NaN where a reading is
     // missing), and rows past `used` are never read. Untouched pages of the big buffer are not even resident.
@@ -90,6 +94,7 @@ function allocate(cap: number, nF: number, fileBytes: number, old?: RowBuffers, 
       b.rowLine.set(old.rowLine.subarray(0, used));
       b.probabilities.set(old.probabilities.subarray(0, used));
       b.modelReadings.set(old.modelReadings.subarray(0, used));
+      b.outOfRange.set(old.outOfRange.subarray(0, used));
     }
     return b;
   } catch (e) {
@@ -169,7 +174,11 @@ export class SessionBuilder {
       b.rowContentEnd[n + i] = meta.offset + (meta.contentEnds[r] as number);
       b.rowLine[n + i] = meta.lines ? (meta.lines[r] as number) : lineBase + r;
     }
-    for (let i = n; i < n + c.rows; i++) b.modelReadings[i] = countModelReadings(b.matrix, i, this.nF, this.opts.model.usedFeatures);
+    const { usedFeatures, bounds } = this.opts.model;
+    for (let i = n; i < n + c.rows; i++) {
+      b.modelReadings[i] = countModelReadings(b.matrix, i, this.nF, usedFeatures);
+      b.outOfRange[i] = countOutOfRange(b.matrix, i, this.nF, usedFeatures, bounds);
+    }
     this.lastEnd = meta.offset + (meta.ends[c.records[c.rows - 1] as number] as number);
     if (this.ids && c.ids) for (const id of c.ids) this.ids.push(id);
     addCounts(this.counts, c);
@@ -229,6 +238,7 @@ export class SessionBuilder {
       rowLine: b.rowLine.subarray(0, n),
       probabilities: b.probabilities.subarray(0, n),
       modelReadings: b.modelReadings.subarray(0, n),
+      outOfRange: b.outOfRange.subarray(0, n),
       ids: this.ids,
       scored: this.opts.scoreDuringLoad,
       counts: this.counts,

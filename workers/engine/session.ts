@@ -6,6 +6,7 @@ import type { CellEdit, CellUpdate, LoadSummary, ResultsSummary, RowOrder, Windo
 import { isLowCoverage } from '../format';
 import type { ColumnMapping } from './columns';
 import { decodeUtf8, parseText, readBytes, type Sniffed } from './csv';
+import { countOutOfRange, type DriftCounts } from './drift';
 import type { Model } from './model';
 import { MAX_EXAMPLES } from './rows';
 import { ScoreIndex } from './score-index';
@@ -53,6 +54,10 @@ export interface Session {
   readLabel: (raw: string) => LabelValue;
   /** Per row: how many of the model's sensors have a reading (kept up to date by edits). */
   modelReadings: Uint16Array;
+  /** Per row: how many of the model's sensors read outside the training p01–p99 range (kept up to date by edits). */
+  outOfRange: Uint16Array;
+  /** The readings binned against the training distribution; built on the first drift() call, then kept up by edits. */
+  driftCounts: DriftCounts | null;
   /** Feature indices the model's trees use (Model.usedFeatures). */
   usedFeatures: number[];
   /** The user chose to score and count low-coverage wafers; otherwise their probability stays NaN. */
@@ -205,7 +210,7 @@ function windowRow(s: Session, r: number, fields: string[], colStart: number, co
     }
   }
   const p = s.probabilities[r] as number;
-  const row: WindowRow = { row: r, name: waferName(s, r), cells, issueCols, editedCols, probability: Number.isNaN(p) ? null : p, modelReadings: s.modelReadings[r] as number };
+  const row: WindowRow = { row: r, name: waferName(s, r), cells, issueCols, editedCols, probability: Number.isNaN(p) ? null : p, modelReadings: s.modelReadings[r] as number, outOfRange: s.outOfRange[r] as number };
   if (s.batch) row.source = partOfRow(s.batch, r).name;
   return row;
 }
@@ -241,7 +246,7 @@ export async function applyEdits(s: Session, model: Model, edits: CellEdit[]): P
   const updates = edits.map((e) => {
     const before = original.get(e.row)?.[e.col] ?? '';
     recordEdit(s, e, before);
-    const issue = applyToRow(s, e);
+    const issue = applyToRow(s, model, e);
     if (issue.readingChanged) changed.add(e.row);
     return { row: e.row, col: e.col, text: e.text, issue: issue.text, edited: e.text !== before };
   });
@@ -271,15 +276,21 @@ function recordEdit(s: Session, e: CellEdit, original: string): void {
 }
 
 /** Write the edit into the readings, labels or ids; says why the text is not a reading, if it is not one. */
-function applyToRow(s: Session, e: CellEdit): { text: string | null; readingChanged: boolean } {
+function applyToRow(s: Session, model: Model, e: CellEdit): { text: string | null; readingChanged: boolean } {
   const info = s.map.columns[e.col];
   if (info?.role === 'feature') {
     const fi = s.map.featureOfColumn[e.col] as number;
     if (fi >= 0) {
       const out = newCellOut();
       const k = classifyCell(e.text, s.decimalComma, out);
-      s.matrix[e.row * s.nFeatures + fi] = k === CellKind.Number ? out.value : Number.NaN;
+      const at = e.row * s.nFeatures + fi;
+      // The drift counts move the old reading out and the new one in: the report stays exact at no pass.
+      const drift = s.driftCounts?.inSample(e.row) ? s.driftCounts : null;
+      drift?.count(fi, s.matrix[at] as number, -1);
+      s.matrix[at] = k === CellKind.Number ? out.value : Number.NaN;
+      drift?.count(fi, s.matrix[at] as number, 1);
       s.modelReadings[e.row] = countModelReadings(s.matrix, e.row, s.nFeatures, s.usedFeatures);
+      s.outOfRange[e.row] = countOutOfRange(s.matrix, e.row, s.nFeatures, s.usedFeatures, model.bounds);
     }
     return { text: cellIssueText(e.text, s.decimalComma), readingChanged: fi >= 0 };
   }
