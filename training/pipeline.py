@@ -27,6 +27,7 @@ from training.data_io import (
     subset,
 )
 from training.evaluate import THRESHOLD_RULE, Evaluation, evaluate
+from training.explain import write_explain
 from training.export import (
     ParityError,
     check_parity,
@@ -237,6 +238,9 @@ def _run(
         f"[probe] sample row {probe['row']}, {probe['feature']} -> {probe['value']}: "
         f"P(fail) {ps[probe['row']]:.4f} -> {probe['probability']:.4f}"
     )
+    # Explanations (training/explain.py): explain.json in the bundle, pred_contribs on the golden wafers.
+    write_explain(final, data.X, Xg, golden["wafers"], models_dir, mj)
+    dump_json(mj, models_dir / "model.json")
     dump_json(golden, out_dir / "tests" / "fixtures" / "golden.json")
 
     report = comparison_markdown(

@@ -1,0 +1,187 @@
+"""explain.json (training/explain.py): its trees reproduce the booster's margin, and the golden
+contributions (xgboost pred_contribs, linear attribution) add up to the margin, for every kind of member a
+recipe may hold."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, clone
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import RobustScaler, StandardScaler
+
+from training.data_io import FEATURES, load_secom
+from training.explain import (
+    MISSING_COUNT,
+    MISSING_COUNT_NAME,
+    NotExplainable,
+    build_explain,
+    explain_margin,
+    golden_contribs,
+    reference_contribs,
+)
+from training.models import BalancedXGB, MeanProba, MissingCount, SensorScreen, candidates
+
+
+class MarginBag(BaseEstimator):
+    """A bag whose margins are averaged (the protocol training/explain.py reads: `members_`, `weights_`)."""
+
+    def __init__(self, member: object, seeds: tuple[int, ...] = (1, 2)) -> None:
+        self.member = member
+        self.seeds = seeds
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MarginBag:
+        self.members_ = []
+        for s in self.seeds:
+            m = clone(self.member)
+            m.set_params(xgb__random_state=s)
+            self.members_.append(m.fit(X, y))
+        self.weights_ = [1.0 / len(self.seeds)] * len(self.seeds)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        margin = sum(w * _margin(m, X) for m, w in zip(self.members_, self.weights_, strict=True))
+        p = 1 / (1 + np.exp(-margin))
+        return np.column_stack([1 - p, p])
+
+
+def _margin(est: object, X: np.ndarray) -> np.ndarray:
+    p = np.asarray(est.predict_proba(np.asarray(X, dtype=np.float32))[:, 1], dtype=np.float64)  # type: ignore[attr-defined]
+    return np.log(p / (1 - p))
+
+
+@pytest.fixture(scope="module")
+def data(repo: Path):
+    return load_secom(repo / "training" / "data")
+
+
+def _small_xgb(**kw: object) -> BalancedXGB:
+    return BalancedXGB(n_estimators=25, max_depth=3, n_jobs=1, random_state=0, learning_rate=0.1, **kw)
+
+
+RECIPES = {
+    "screen+trees": lambda: Pipeline(
+        [("screen", SensorScreen(max_missing=0.3, top_k=25)), ("xgb", _small_xgb())]
+    ),
+    "count+screen+trees": lambda: Pipeline(
+        [
+            ("count", MissingCount()),
+            ("screen", SensorScreen(max_missing=0.5)),
+            ("xgb", _small_xgb(base_score=0.2)),
+        ]
+    ),
+    "bag of trees": lambda: MarginBag(
+        Pipeline([("screen", SensorScreen(max_missing=0.5)), ("xgb", _small_xgb())])
+    ),
+    "linear (standard)": lambda: Pipeline(
+        [
+            ("screen", SensorScreen(max_missing=0.5, max_mode_share=0.95)),
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+            ("lr", LogisticRegression(C=0.05, max_iter=2000)),
+        ]
+    ),
+    "linear (robust) with count": lambda: Pipeline(
+        [
+            ("count", MissingCount()),
+            ("screen", SensorScreen(max_missing=0.5, max_mode_share=0.95)),
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", RobustScaler()),
+            ("lr", LogisticRegression(C=0.05, max_iter=2000)),
+        ]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_contributions_add_up_and_trees_reproduce_the_margin(name: str, data) -> None:
+    X, y = data.X[:400], data.y[:400]
+    est = RECIPES[name]().fit(X, y)
+    rows = X[::7]
+    explain = build_explain(est, X)
+    json.dumps(explain, allow_nan=False)  # writable as JSON
+    c = reference_contribs(est, X, rows)
+    recipe_margin = _margin(est, rows)
+    total = c.features.sum(axis=1) + c.missing_count + c.bias
+    assert np.max(np.abs(total - c.margin)) < 1e-4
+    assert np.max(np.abs(c.margin - recipe_margin)) < 1e-4
+    assert np.max(np.abs(explain_margin(explain, rows) - recipe_margin)) < 1e-4
+    # rows with missing readings are among them, and features outside the recipe's inputs get nothing
+    assert np.isnan(rows).any()
+    used = {j for m in explain["members"] for j in m["inputs"] if j != MISSING_COUNT}
+    assert not np.any(c.features[:, sorted(set(range(len(FEATURES))) - used)])
+    if "count" in name:
+        assert any(MISSING_COUNT in m["inputs"] for m in explain["members"])
+        if _uses_count(explain):
+            assert np.any(c.missing_count != 0)
+
+
+def _uses_count(explain: dict) -> bool:
+    """Some member's model depends on the missing-reading count (a split on it, or a non-zero coefficient)."""
+    for m in explain["members"]:
+        if MISSING_COUNT not in m["inputs"]:
+            continue
+        k = m["inputs"].index(MISSING_COUNT)
+        if m["kind"] == "linear" and m["coef"][k] != 0:
+            return True
+        for t in m.get("trees", []):
+            if any(
+                t["split_indices"][n] == k
+                for n in range(len(t["left_children"]))
+                if t["left_children"][n] != -1
+            ):
+                return True
+    return False
+
+
+def test_bag_weights_and_base_margins(data) -> None:
+    est = RECIPES["bag of trees"]().fit(data.X[:300], data.y[:300])
+    explain = build_explain(est, data.X[:300])
+    assert [m["weight"] for m in explain["members"]] == [0.5, 0.5]
+    for m in explain["members"]:
+        assert m["kind"] == "trees" and len(m["trees"]) == 25
+        assert all(len(t["sum_hessian"]) == len(t["left_children"]) for t in m["trees"])
+
+
+def test_probability_average_is_refused(data) -> None:
+    est = MeanProba([Pipeline([("xgb", _small_xgb())])]).fit(data.X[:200], data.y[:200])
+    with pytest.raises(NotExplainable, match="probabilities"):
+        build_explain(est, data.X[:200])
+
+
+def test_shipped_explain_is_the_shipped_models(repo: Path, data) -> None:
+    """The shipped explain.json is what a refit of the shipped recipe writes, its sha256 is in model.json, and
+    the golden wafers carry that recipe's pred_contribs."""
+    models = repo / "public" / "models"
+    manifest = json.loads((models / "model.json").read_text())
+    entry = manifest["bundle"]["files"]["explain"]
+    blob = (models / entry["file"]).read_bytes()
+    assert hashlib.sha256(blob).hexdigest() == entry["sha256"] and len(blob) == entry["bytes"]
+    shipped = json.loads(blob)
+    chosen = next(c for c in candidates() if c.key == "xgb_top40_d2_reg")
+    est = chosen.make().fit(data.X, data.y)
+    assert build_explain(est, data.X) == shipped
+    golden = json.loads((repo / "tests" / "fixtures" / "golden.json").read_text())
+    Xg = np.array(
+        [[np.nan if v is None else v for v in w["values"]] for w in golden["wafers"]], dtype=np.float64
+    )
+    c = reference_contribs(est, data.X, Xg)
+    for i, w in enumerate(golden["wafers"]):
+        assert w["contribs"] == golden_contribs(c, i)
+        margin = math.log(w["probability"] / (1 - w["probability"]))
+        assert abs(sum(w["contribs"]["values"].values()) + w["contribs"]["bias"] - margin) < 1e-5
+    assert MISSING_COUNT_NAME not in golden["wafers"][0]["contribs"]["values"]
+    # the golden set has wafers with many missing readings, and their missing sensors do get contributions
+    many = [i for i in range(len(Xg)) if np.isnan(Xg[i]).sum() > 50]
+    assert many and any(
+        golden["wafers"][i]["contribs"]["values"].get(FEATURES[j], 0.0) != 0.0
+        for i in many
+        for j in np.flatnonzero(np.isnan(Xg[i]))
+    )
