@@ -37,6 +37,14 @@ export interface SensorStats {
   p99: number | null;
 }
 
+/** One file of a format-2 bundle besides model.json and the ONNX graph (docs/bundle.md). */
+export interface BundleFile {
+  /** A plain name in the folder of model.json. */
+  file: string;
+  sha256: string;
+  bytes: number;
+}
+
 export interface ModelJson {
   name: string;
   version: string;
@@ -101,4 +109,9 @@ export interface ModelJson {
   };
   limitations: string[];
   sensors: Record<string, SensorStats>;
+  /** Format 2: the bundle's other files, each checked by sha256 before use. */
+  bundle?: {
+    format: number;
+    files: Partial<Record<'explain' | 'reference' | 'golden' | 'report', BundleFile>>;
+  };
 }

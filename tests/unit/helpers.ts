@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createEngine, type Engine, type EngineOptions } from '../../workers/engine/engine';
 import type { CellUpdate, DataState, LoadResult, LoadSummary, Result, ResultsSummary } from '../../workers/api';
 import type { ModelJson } from '../../workers/model-json';
+import type { ExplainJson } from '../../workers/engine/explain';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const path = (p: string) => `${root}${p}`;
@@ -11,6 +12,9 @@ export const path = (p: string) => `${root}${p}`;
 export const modelJsonText = readFileSync(path('public/models/model.json'), 'utf8');
 export const modelJson = JSON.parse(modelJsonText) as ModelJson;
 export const onnxBytes = new Uint8Array(readFileSync(path('public/models/secom-xgb.onnx')));
+/** The bundle's explain.json (trees with covers for exact explanations), as bytes and parsed. */
+export const explainBytes = new Uint8Array(readFileSync(path('public/models/explain.json')));
+export const explainJson = JSON.parse(new TextDecoder().decode(explainBytes)) as ExplainJson;
 
 export const SAMPLE = 'tests/fixtures/wafer/wafer_23012020_041211.csv';
 export const SAMPLE_NO_LABEL = 'tests/fixtures/wafer/test2.csv';
@@ -37,7 +41,7 @@ export async function readyEngine(options: EngineOptions = {}): Promise<Engine> 
     },
     ...options,
   });
-  const res = await engine.initFromBytes(modelJson, onnxBytes);
+  const res = await engine.initFromBytes(modelJson, onnxBytes, { explain: explainBytes });
   if (!res.ok) throw new Error(`init failed: ${res.error.code} ${res.error.message}`);
   return engine;
 }

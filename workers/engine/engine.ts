@@ -17,15 +17,20 @@ import type {
   PredictOptions,
   ProgressCallback,
   Result,
+  WaferExplanation,
   WindowRequest,
 } from '../api';
+import type { BundleFile, ModelJson } from '../model-json';
 import { CancelToken, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
-import { Model, validateModelJson } from './model';
+import { Explainer } from './explain';
+import { Model, sha256Hex, validateModelJson } from './model';
 import type { ParsePool } from './pool';
 import { warmUpResults } from './score-index';
+import { quantilesFromReference } from './reference';
 import { applyEdits, resultsAt, scoreAll, setLowCoverageScoring, windowRows, type Session } from './session';
+import { explainWafer, topSensorsColumn } from './wafer-explain';
 
 export interface EngineOptions {
   /** Replaces global fetch (tests load the model from disk). */
@@ -38,8 +43,8 @@ export interface EngineOptions {
 
 /** The engine plus a few non-API helpers used by tests and benchmarks. */
 export interface Engine extends EngineApi {
-  /** Create the model from bytes already in memory (same checks as init). */
-  initFromBytes(modelJson: unknown, onnx: Uint8Array): Promise<Result<ModelInfo>>;
+  /** Create the model from bytes already in memory (same checks as init); `files`: the bundle's other files by role. */
+  initFromBytes(modelJson: unknown, onnx: Uint8Array, files?: BundleBytes): Promise<Result<ModelInfo>>;
 }
 
 const ORDERS = new Set(['file', 'probability-desc', 'probability-asc']);
@@ -67,6 +72,12 @@ function checkEdit(s: Session, e: CellEdit, call: string): void {
   if (typeof text !== 'string') fail('bad-request', `${call}(): text must be a string.`);
 }
 
+/** A bundle file's URL: a plain name in the folder of model.json (no sub-folders, no way out of it). */
+function bundleFileUrl(file: string, dirUrl: string): string {
+  if (file === '' || file.includes('/') || file.includes('\\') || file === '..' || file === '.') fail('model-invalid', `The model bundle names a file "${file}" outside its folder.`);
+  return new URL(file, dirUrl).href;
+}
+
 async function fetchBytes(fetchFn: (url: string) => Promise<Response>, url: string, what: string): Promise<Uint8Array> {
   let res: Response;
   try {
@@ -86,8 +97,49 @@ function parseModelJson(bytes: Uint8Array): unknown {
   }
 }
 
+/** The bundle's optional files, as bytes (each is checked against its sha256 in model.json). */
+export interface BundleBytes {
+  explain?: Uint8Array;
+  reference?: Uint8Array;
+}
+
+/** A bundle file's bytes, checked against model.json; refuses the bundle when they differ. */
+async function checkedBundleFile(entry: BundleFile, bytes: Uint8Array): Promise<Uint8Array> {
+  const actual = await sha256Hex(bytes);
+  if (actual !== entry.sha256.toLowerCase()) {
+    fail('model-hash-mismatch', `The model file ${entry.file} does not match its description: sha256 is ${actual}, model.json expects ${entry.sha256}. The deployment is inconsistent; reload the page, and if it persists, report it.`);
+  }
+  return bytes;
+}
+
+function parseBundleJson(bytes: Uint8Array, file: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    return fail('model-invalid', `The model file ${file} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** The explainer and reference quantiles of a bundle, from the files model.json lists (absent: none). */
+async function bundleExtras(json: ModelJson, files: BundleBytes): Promise<{ explainer: Explainer | null; quantiles: ModelInfo['quantiles'] }> {
+  const listed = json.bundle?.files ?? {};
+  let explainer: Explainer | null = null;
+  let quantiles: ModelInfo['quantiles'] = null;
+  if (listed.explain) {
+    if (!files.explain) fail('model-fetch-failed', `The model bundle lists ${listed.explain.file} but it was not found.`);
+    const bytes = await checkedBundleFile(listed.explain, files.explain as Uint8Array);
+    explainer = Explainer.fromJson(parseBundleJson(bytes, listed.explain.file), json.features);
+  }
+  if (listed.reference && files.reference) {
+    const bytes = await checkedBundleFile(listed.reference, files.reference);
+    quantiles = quantilesFromReference(parseBundleJson(bytes, listed.reference.file), json.features);
+  }
+  return { explainer, quantiles };
+}
+
 export function createEngine(options: EngineOptions = {}): Engine {
   let model: Model | null = null;
+  let explainer: Explainer | null = null;
   let session: Session | null = null;
   /** Bumped whenever a row's content, probability or order may change (see DataState.version). */
   let version = 0;
@@ -108,15 +160,26 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   const needModel = (): Model => model ?? fail('model-not-ready', 'The model is not loaded yet.');
   const needSession = (): Session => session ?? fail('no-file', 'No file is loaded.');
+  const needExplainer = (): Explainer => explainer ?? fail('no-explanations', 'This model bundle has no explain.json, so its predictions cannot be explained.');
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
-  async function createModel(rawJson: unknown, onnx: Uint8Array): Promise<ModelInfo> {
+  async function createModel(rawJson: unknown, onnx: Uint8Array, files: BundleBytes = {}): Promise<ModelInfo> {
     const json = validateModelJson(rawJson);
     const m = await Model.create(json, onnx);
+    const extras = await bundleExtras(json, files);
     await m.warmUp();
     warmUpResults();
     model = m;
-    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string) };
+    explainer = extras.explainer;
+    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), explanations: explainer !== null, quantiles: extras.quantiles };
+  }
+
+  /** The bundle's optional files model.json lists, fetched next to it (at the same time as the ONNX file). */
+  async function fetchBundleFiles(json: ModelJson, dirUrl: string): Promise<BundleBytes> {
+    const listed = json.bundle?.files ?? {};
+    const get = (entry: BundleFile | undefined, what: string) => (entry ? fetchBytes(fetchFn, bundleFileUrl(entry.file, dirUrl), what) : Promise.resolve(undefined));
+    const [explain, reference] = await Promise.all([get(listed.explain, `explanation file (${listed.explain?.file})`), get(listed.reference, `reference file (${listed.reference?.file})`)]);
+    return { ...(explain ? { explain } : {}), ...(reference ? { reference } : {}) };
   }
 
   async function edit(edits: CellEdit[], threshold: number, call: string) {
@@ -136,13 +199,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const json = validateModelJson(parseModelJson(await fetchBytes(fetchFn, urls.modelJson, 'model description (model.json)')));
         options.pool?.warm(); // the parse workers load while the model downloads
         const dir = urls.modelDir.endsWith('/') ? urls.modelDir : `${urls.modelDir}/`;
-        const onnxUrl = new URL(json.onnx.file, new URL(dir, urls.modelJson)).href;
-        return createModel(json, await fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`));
+        const dirUrl = new URL(dir, urls.modelJson).href;
+        const onnxUrl = new URL(json.onnx.file, dirUrl).href;
+        const [onnx, files] = await Promise.all([fetchBytes(fetchFn, onnxUrl, `model file (${json.onnx.file})`), fetchBundleFiles(json, dirUrl)]);
+        return createModel(json, onnx, files);
       });
     },
 
-    initFromBytes(modelJson: unknown, onnx: Uint8Array) {
-      return guarded(async () => createModel(typeof modelJson === 'string' ? (JSON.parse(modelJson) as unknown) : modelJson, onnx));
+    initFromBytes(modelJson: unknown, onnx: Uint8Array, files?: BundleBytes) {
+      return guarded(async () => createModel(typeof modelJson === 'string' ? (JSON.parse(modelJson) as unknown) : modelJson, onnx, files));
     },
 
     load(file: File, threshold: number, onProgress?: ProgressCallback, choices: LoadChoices = {}): Promise<Result<LoadResult>> {
@@ -232,7 +297,18 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return guarded(async (token) => {
         const s = needSession();
         checkThreshold(opts.threshold);
-        return runExport(s, opts, { token, onProgress, sliceSize: options.sliceSize });
+        if (opts.topSensors !== undefined && typeof opts.topSensors !== 'boolean') fail('bad-request', 'exportCsv(): topSensors must be true or false.');
+        const added = opts.topSensors ? [topSensorsColumn(s, needExplainer())] : [];
+        return runExport(s, opts, { token, onProgress, sliceSize: options.sliceSize }, added);
+      });
+    },
+
+    explain(row: number): Promise<Result<WaferExplanation>> {
+      return guarded(async () => {
+        const s = needSession();
+        const e = needExplainer();
+        if (!Number.isInteger(row) || row < 0 || row >= s.rows) fail('bad-request', `explain(): row ${row} is out of range (0 … ${s.rows - 1}).`);
+        return explainWafer(s, e, row);
       });
     },
   };

@@ -9,6 +9,7 @@ import { type CancelToken, fail } from './errors';
 import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT, type Session } from './session';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
 import { isFormulaLike, neutralize } from './validate';
+import type { ExtraColumn } from './wafer-explain';
 
 /**
  * Shortest decimal that reads back as the same float32 (probabilities are float32), for the download, which must
@@ -35,13 +36,15 @@ export interface AppendedNames {
   extra: string[];
   probability: string;
   prediction: string;
+  /** For the extra columns asked for (e.g. top_sensors), after the two result columns. */
+  added: string[];
 }
 
 /**
  * Names for the appended columns that do not collide with the user's headers: `extraCount` placeholders for the
  * positions past the header that longer rows fill, then the two result columns.
  */
-export function appendedNames(header: string[], extraCount = 0): AppendedNames {
+export function appendedNames(header: string[], extraCount = 0, addedBases: string[] = []): AppendedNames {
   const taken = new Set(header.map((h) => h.trim().toLowerCase()));
   const unique = (base: string) => {
     let name = base;
@@ -50,7 +53,9 @@ export function appendedNames(header: string[], extraCount = 0): AppendedNames {
     return name;
   };
   const extra = Array.from({ length: Math.max(0, extraCount) }, (_, i) => unique(`extra_${i + 1}`));
-  return { extra, probability: unique('fault_probability'), prediction: unique('prediction') };
+  const probability = unique('fault_probability');
+  const prediction = unique('prediction');
+  return { extra, probability, prediction, added: addedBases.map(unique) };
 }
 
 /** Accumulates output bytes in ~1 MB chunks. */
@@ -141,7 +146,11 @@ export interface ExportRun {
   sliceSize?: number | undefined;
 }
 
-export async function exportCsv(s: Session, options: ExportOptions, run: ExportRun): Promise<ExportResult> {
+/**
+ * `added`: columns written after the two result columns, one cell per data row (the per-row hook the page's
+ * top_sensors option uses; a name that collides with a header gets a suffix as the result columns do).
+ */
+export async function exportCsv(s: Session, options: ExportOptions, run: ExportRun, added: ExtraColumn[] = []): Promise<ExportResult> {
   const sn = s.sniffed;
   const d: Delimiter = sn.delimiter;
   const sink = new ByteSink();
@@ -149,7 +158,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
   // Excel's `sep=` line, byte for byte, so the download opens in Excel as the upload did.
   if (sn.separatorLine !== null) sink.push(await readBytes(s.file, sn.hasBom ? 3 : 0, sn.dataStart));
   const ncol = s.header.length;
-  const names = appendedNames(s.header, s.widestRow - ncol);
+  const names = appendedNames(s.header, s.widestRow - ncol, added.map((c) => c.name));
   // Every record is padded to the widest one, so the result columns sit under their own headers in a spreadsheet.
   const width = s.widestRow;
   let neutralizedCells = 0;
@@ -231,7 +240,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
         const hasFormula = s.header.some((h) => isFormulaLike(h));
         if (hasFormula) sink.text(splice(recordText(), s.header, undefined, ncol));
         else sink.push(bytes.subarray(st, ce));
-        for (const name of [...names.extra, names.probability, names.prediction]) sink.text(`${d}${quoteField(name, d)}`);
+        for (const name of [...names.extra, names.probability, names.prediction, ...names.added]) sink.text(`${d}${quoteField(name, d)}`);
         sink.push(bytes.subarray(ce, en));
         row = 0;
         continue;
@@ -253,6 +262,7 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
           if (fieldsCount < width) sink.text(d.repeat(width - fieldsCount));
         }
         sink.text(`${d}${shortestFloat32Text(p)}${d}${quoteField(predictionText(s, row, p, flagged), d)}`);
+        for (const column of added) sink.text(`${d}${quoteField(column.text(row), d)}`);
         sink.push(bytes.subarray(ce, en));
         written++;
       }

@@ -170,7 +170,7 @@ function windowRow(s: Session, r: number, fields: string[], colStart: number, co
 }
 
 /** The id column's text (edits applied), else "Row N" (1-based). */
-function waferName(s: Session, r: number): string {
+export function waferName(s: Session, r: number): string {
   const idCol = s.map.idColumn;
   const idText = idCol !== null ? (s.edits.get(r)?.get(idCol) ?? s.ids?.[r] ?? '') : '';
   return idText.trim() !== '' ? idText : `Row ${r + 1}`;
