@@ -132,6 +132,9 @@ export class EngineBridge implements Bridge {
   exportCsv(options: ExportOptions, onProgress: (p: Progress) => void) {
     return this.call((api) => api.exportCsv(options, proxy(onProgress)));
   }
+  explain(row: number) {
+    return this.call((api) => api.explain(row));
+  }
   async cancel(): Promise<void> {
     if (this.deathDetail !== null) return;
     await this.remote.cancel().catch(() => undefined);

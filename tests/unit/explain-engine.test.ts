@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import type { WaferExplanation } from '../../workers/api';
 import { createEngine } from '../../workers/engine/engine';
-import { signedLogOdds } from '../../workers/engine/wafer-explain';
+import { signedLogOdds } from '../../workers/format';
 import { blobText, explainBytes, fileFromDisk, modelJson, onnxBytes, readyEngine, SAMPLE, setCell, THRESHOLD, unwrap } from './helpers';
 import { readFileSync } from 'node:fs';
 import { path } from './helpers';

@@ -3,6 +3,7 @@
  * the download, an extra column any exporter (the page's, the CLI's streaming core) adds per row.
  */
 import type { SensorContribution, WaferExplanation } from '../api';
+import { signedLogOdds } from '../format';
 import type { Explainer } from './explain';
 import { waferName, type Session } from './session';
 
@@ -37,11 +38,6 @@ function countMissing(x: Float32Array): number {
   let n = 0;
   for (const v of x) if (Number.isNaN(v)) n++;
   return n;
-}
-
-/** "+0.84" / "−0.20" (U+2212, as the UI writes a negative contribution). */
-export function signedLogOdds(c: number): string {
-  return `${c < 0 ? '\u2212' : '+'}${Math.abs(c).toFixed(2)}`;
 }
 
 /** A column the exporter appends after the result columns: its header, and its text for a data row. */
