@@ -29,6 +29,10 @@ from training.explain import (
 )
 from training.models import BalancedXGB, MeanProba, MissingCount, SensorScreen, candidates
 
+# The linear members are fitted on raw SECOM scales and may stop short of convergence: their attribution is
+# exact for whatever coefficients they have, which is all these tests are about.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 class MarginBag(BaseEstimator):
     """A bag whose margins are averaged (the protocol training/explain.py reads: `members_`, `weights_`)."""
@@ -185,3 +189,54 @@ def test_shipped_explain_is_the_shipped_models(repo: Path, data) -> None:
         for i in many
         for j in np.flatnonzero(np.isnan(Xg[i]))
     )
+
+
+class _Mixed(BaseEstimator):
+    """A margin-averaging combination of unlike members (trees with the missing count, and a linear model)."""
+
+    def __init__(self, members: list, weights: list[float]) -> None:
+        self.members = members
+        self.weights = weights
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Mixed:
+        self.members_ = [clone(m).fit(X, y) for m in self.members]
+        self.weights_ = list(self.weights)
+        return self
+
+
+MIXED_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "explain-mixed.json"
+
+
+def mixed_fixture(data) -> dict:
+    """explain.json of a mixed recipe (0.7 x trees with the missing-reading count + 0.3 x linear) and the
+    training library's contributions for 12 wafers with missing readings: the engine's cross-language fixture
+    for the members the shipped model does not have."""
+    X, y = data.X[:400], data.y[:400]
+    members = [RECIPES["count+screen+trees"](), RECIPES["linear (robust) with count"]()]
+    est = _Mixed(members, [0.7, 0.3]).fit(X, y)
+    miss = np.isnan(X).sum(axis=1)
+    rows = np.argsort(-miss, kind="mergesort")[:6].tolist() + list(range(0, 60, 10))
+    c = reference_contribs(est, X, X[rows])
+    return {
+        "explain": build_explain(est, X),
+        "wafers": [
+            {
+                "values": [None if np.isnan(v) else float(v) for v in X[r]],
+                "contribs": golden_contribs(c, i),
+            }
+            for i, r in enumerate(rows)
+        ],
+    }
+
+
+def test_mixed_fixture_is_current(data) -> None:
+    """tests/fixtures/explain-mixed.json is what the code writes (UPDATE_FIXTURES=1 rewrites it)."""
+    import os
+
+    fresh = json.loads(json.dumps(mixed_fixture(data), allow_nan=False))
+    if os.environ.get("UPDATE_FIXTURES") == "1":
+        MIXED_FIXTURE.write_text(json.dumps(fresh, separators=(",", ":")) + "\n", encoding="utf-8")
+    kinds = [m["kind"] for m in fresh["explain"]["members"]]
+    assert kinds == ["trees", "linear"] and [m["weight"] for m in fresh["explain"]["members"]] == [0.7, 0.3]
+    assert any(MISSING_COUNT_NAME in w["contribs"]["values"] for w in fresh["wafers"])
+    assert json.loads(MIXED_FIXTURE.read_text()) == fresh

@@ -128,3 +128,26 @@ describe('explain.json validation', () => {
     expect(() => validateExplainJson(explainJson, [...features].reverse())).toThrow(/features differ/);
   });
 });
+
+describe('members the shipped model does not have: the missing-reading count, a linear model, weights', () => {
+  // Written by tests/training/test_explain.py (mixed_fixture): 0.7 × trees with the count + 0.3 × a median-imputed,
+  // robust-scaled logistic regression, with the training library's contributions for 12 wafers.
+  const mixed = JSON.parse(readFileSync(path('tests/fixtures/explain-mixed.json'), 'utf8')) as { explain: unknown; wafers: Omit<GoldenWafer, 'secom_index' | 'probability'>[] };
+  const mixedExplainer = Explainer.fromJson(mixed.explain, features);
+
+  test('contributions per feature, the count and the bias match Python within 1e-5, and add up to the margin', () => {
+    expect(mixedExplainer.usesMissingCount).toBe(true);
+    let countSeen = false;
+    for (const w of mixed.wafers) {
+      for (const tabulated of [true, false]) {
+        const { phi, base, margin } = mixedExplainer.explain(rowOf(w.values), tabulated);
+        expect(Math.abs(base - w.contribs.bias)).toBeLessThanOrEqual(1e-5);
+        for (let j = 0; j <= nF; j++) expect(Math.abs((phi[j] as number) - (w.contribs.values[mixedExplainer.featureName(j)] ?? 0))).toBeLessThanOrEqual(1e-5);
+        expect(Math.abs(margin - w.contribs.margin)).toBeLessThanOrEqual(1e-5);
+        expect(Math.abs(phi.reduce((a, b) => a + b, 0) + base - margin)).toBeLessThan(1e-9);
+        countSeen ||= phi[nF] !== 0;
+      }
+    }
+    expect(countSeen).toBe(true);
+  });
+});

@@ -24,7 +24,7 @@ import type { BundleFile, ModelJson } from '../model-json';
 import { CancelToken, errResult, fail, ok } from './errors';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
-import { Explainer } from './explain';
+import { Explainer, validateExplainJson, type ExplainJson } from './explain';
 import { Model, sha256Hex, validateModelJson } from './model';
 import type { ParsePool } from './pool';
 import { warmUpResults } from './score-index';
@@ -120,25 +120,29 @@ function parseBundleJson(bytes: Uint8Array, file: string): unknown {
   }
 }
 
-/** The explainer and reference quantiles of a bundle, from the files model.json lists (absent: none). */
-async function bundleExtras(json: ModelJson, files: BundleBytes): Promise<{ explainer: Explainer | null; quantiles: ModelInfo['quantiles'] }> {
+/**
+ * The explanation trees (checked, not yet compiled: that waits for the first explanation, so the page's load does
+ * not pay for it) and reference quantiles of a bundle, from the files model.json lists (absent: none).
+ */
+async function bundleExtras(json: ModelJson, files: BundleBytes): Promise<{ explain: ExplainJson | null; quantiles: ModelInfo['quantiles'] }> {
   const listed = json.bundle?.files ?? {};
-  let explainer: Explainer | null = null;
+  let explain: ExplainJson | null = null;
   let quantiles: ModelInfo['quantiles'] = null;
   if (listed.explain) {
     if (!files.explain) fail('model-fetch-failed', `The model bundle lists ${listed.explain.file} but it was not found.`);
     const bytes = await checkedBundleFile(listed.explain, files.explain as Uint8Array);
-    explainer = Explainer.fromJson(parseBundleJson(bytes, listed.explain.file), json.features);
+    explain = validateExplainJson(parseBundleJson(bytes, listed.explain.file), json.features);
   }
   if (listed.reference && files.reference) {
     const bytes = await checkedBundleFile(listed.reference, files.reference);
     quantiles = quantilesFromReference(parseBundleJson(bytes, listed.reference.file), json.features);
   }
-  return { explainer, quantiles };
+  return { explain, quantiles };
 }
 
 export function createEngine(options: EngineOptions = {}): Engine {
   let model: Model | null = null;
+  let explainJson: ExplainJson | null = null;
   let explainer: Explainer | null = null;
   let session: Session | null = null;
   /** Bumped whenever a row's content, probability or order may change (see DataState.version). */
@@ -160,7 +164,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   const needModel = (): Model => model ?? fail('model-not-ready', 'The model is not loaded yet.');
   const needSession = (): Session => session ?? fail('no-file', 'No file is loaded.');
-  const needExplainer = (): Explainer => explainer ?? fail('no-explanations', 'This model bundle has no explain.json, so its predictions cannot be explained.');
+  const needExplainer = (): Explainer => {
+    if (!explainJson) return fail('no-explanations', 'This model bundle has no explain.json, so its predictions cannot be explained.');
+    explainer ??= Explainer.fromValidJson(explainJson, explainJson.features.length);
+    return explainer;
+  };
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
   async function createModel(rawJson: unknown, onnx: Uint8Array, files: BundleBytes = {}): Promise<ModelInfo> {
@@ -170,8 +178,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     await m.warmUp();
     warmUpResults();
     model = m;
-    explainer = extras.explainer;
-    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), explanations: explainer !== null, quantiles: extras.quantiles };
+    explainJson = extras.explain;
+    explainer = null;
+    return { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), explanations: explainJson !== null, quantiles: extras.quantiles };
   }
 
   /** The bundle's optional files model.json lists, fetched next to it (at the same time as the ONNX file). */

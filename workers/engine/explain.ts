@@ -229,6 +229,11 @@ export class Explainer {
     return new Explainer(validateExplainJson(x, features), features.length);
   }
 
+  /** From an explain.json already checked by validateExplainJson (the engine checks at load, compiles on first use). */
+  static fromValidJson(json: ExplainJson, nFeatures: number): Explainer {
+    return new Explainer(json, nFeatures);
+  }
+
   /** The name of contribution index `i` (a model feature, or the missing-reading count). */
   featureName(i: number): string {
     return i === this.nFeatures ? this.json.missing_count_name : (this.json.features[i] as string);
