@@ -229,6 +229,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const next = await loadSession(file, m, { fileName: name, token, onProgress, sliceSize: options.sliceSize, pool: options.pool, choices });
         session = next; // swap in only on success
         version++;
+        // Compile the explanation tables now, between this answer and the user's first click, not on that click.
+        if (explainJson && !explainer) setTimeout(() => needExplainer(), 0);
         return { summary: next.summary, ...dataState(next, threshold) };
       });
     },
