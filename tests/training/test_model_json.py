@@ -60,6 +60,7 @@ SCHEMA: dict[str, Any] = {
         "versions": ("record", str),
     },
     "limitations": [str],
+    "bundle": {"format": int, "files": ("record", {"file": str, "sha256": str, "bytes": int})},
     "sensors": (
         "record",
         {
@@ -176,6 +177,11 @@ def test_model_json_content(model: dict[str, Any], repo: Path) -> None:
             if isinstance(m, dict):
                 lo, hi = m["ci95"]
                 assert lo <= m["value"] + 1e-9 and m["value"] <= hi + 1e-9, k
+    assert model["bundle"]["format"] == 2
+    for entry in model["bundle"]["files"].values():
+        assert "/" not in entry["file"] and entry["file"] not in (".", "..")
+        blob = (repo / "public" / "models" / entry["file"]).read_bytes()
+        assert hashlib.sha256(blob).hexdigest() == entry["sha256"] and len(blob) == entry["bytes"]
     tr = model["training"]
     assert tr["rows"] == 1175 and tr["fails"] == 80
     assert tr["from"].startswith("2008-07-19") and tr["to"].startswith("2008-09-29")
