@@ -47,28 +47,31 @@ export interface ExtraColumn {
 }
 
 /**
- * The `top_sensors` column: the largest TOP_SENSORS contributions by size, as `Sensor-60 (+0.84); …`; empty
- * for a wafer with no probability (not scored). Only the features the explainer uses are looked at per row.
+ * The `top_sensors` text of one wafer's readings: its TOP_SENSORS largest contributions by size, as
+ * `Sensor-60 (+0.84); Sensor-104 (+0.41); Sensor-33 (−0.20)`. Needs no session, so a command-line exporter can
+ * call it per row too. Only the features the explainer uses are looked at.
  */
-export function topSensorsColumn(s: Session, explainer: Explainer, name = TOP_SENSORS_COLUMN): ExtraColumn {
+export function topSensorsFormatter(explainer: Explainer): (readings: ArrayLike<number>) => string {
   const candidates = [...explainer.usedFeatures, ...(explainer.usesMissingCount ? [explainer.nFeatures] : [])];
   const best = new Int32Array(TOP_SENSORS);
   const size = new Float64Array(TOP_SENSORS);
-  return {
-    name,
-    text(row: number): string {
-      if (Number.isNaN(s.probabilities[row] as number)) return '';
-      const { phi } = explainer.explain(readings(s, row));
-      size.fill(-1);
-      for (const i of candidates) insertTop(best, size, i, Math.abs(phi[i] as number));
-      const parts: string[] = [];
-      for (let k = 0; k < TOP_SENSORS && (size[k] as number) >= SHOWN_MIN; k++) {
-        const i = best[k] as number;
-        parts.push(`${explainer.featureName(i)} (${signedLogOdds(phi[i] as number)})`);
-      }
-      return parts.join('; ');
-    },
+  return (readings) => {
+    const { phi } = explainer.explain(readings);
+    size.fill(-1);
+    for (const i of candidates) insertTop(best, size, i, Math.abs(phi[i] as number));
+    const parts: string[] = [];
+    for (let k = 0; k < TOP_SENSORS && (size[k] as number) >= SHOWN_MIN; k++) {
+      const i = best[k] as number;
+      parts.push(`${explainer.featureName(i)} (${signedLogOdds(phi[i] as number)})`);
+    }
+    return parts.join('; ');
   };
+}
+
+/** The `top_sensors` column of a loaded file: empty for a wafer with no probability (not scored). */
+export function topSensorsColumn(s: Session, explainer: Explainer, name = TOP_SENSORS_COLUMN): ExtraColumn {
+  const format = topSensorsFormatter(explainer);
+  return { name, text: (row) => (Number.isNaN(s.probabilities[row] as number) ? '' : format(readings(s, row))) };
 }
 
 /** Keep the TOP_SENSORS largest sizes in order (ties: the earlier feature, as candidates come in order). */
