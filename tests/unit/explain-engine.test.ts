@@ -1,15 +1,14 @@
 /**
  * Explanations through the engine API: explain() of one wafer from the session's readings (edits included), the
- * download's optional top_sensors column (the default file unchanged), and a bundle without or with a tampered
- * explain.json.
+ * download's optional top_sensors column (the default file unchanged), a bundle without or with a tampered
+ * explain.json, and reference.json's quantiles.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import type { WaferExplanation } from '../../workers/api';
 import { createEngine } from '../../workers/engine/engine';
 import { signedLogOdds } from '../../workers/format';
-import { blobText, explainBytes, fileFromDisk, modelJson, onnxBytes, readyEngine, SAMPLE, setCell, THRESHOLD, unwrap } from './helpers';
-import { readFileSync } from 'node:fs';
-import { path } from './helpers';
+import { blobText, explainBytes, fileFromDisk, modelJson, onnxBytes, path, readyEngine, SAMPLE, setCell, THRESHOLD, unwrap } from './helpers';
 
 const golden = JSON.parse(readFileSync(path('tests/fixtures/golden.json'), 'utf8')) as { edit_probe: { row: number; feature: string; value: string; probability: number } };
 const logit = (p: number) => Math.log(p / (1 - p));
@@ -118,5 +117,23 @@ describe('bundles without, or with a wrong, explain.json', () => {
     const info = unwrap(await engine.init({ modelJson: 'http://x/public/models/model.json', modelDir: 'http://x/public/models' }));
     expect(info.explanations).toBe(true);
     expect(info.quantiles).toBeNull();
+  });
+});
+
+describe('reference.json quantiles (when the bundle has them)', () => {
+  test('are checked by sha256, read per sensor, and place a reading as a percentile', async () => {
+    const sensors = Object.fromEntries(modelJson.features.map((f, i) => [f, i === 1 ? { present: 0, missing_rate: 1, quantiles: null } : { present: 10, missing_rate: 0, quantiles: Array.from({ length: 101 }, (_, k) => k) }]));
+    const bytes = new TextEncoder().encode(JSON.stringify({ format: 1, rows: 10, sensors, oof: { protocol: '', y: [], p: [] } }));
+    const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const files = { ...modelJson.bundle?.files, reference: { file: 'reference.json', sha256: digest, bytes: bytes.length } };
+    const withReference = { ...modelJson, bundle: { format: 2, files } };
+    const info = unwrap(await createEngine().initFromBytes(withReference, onnxBytes, { explain: explainBytes, reference: bytes }));
+    expect(info.quantiles?.['Sensor-1']).toHaveLength(101);
+    expect(info.quantiles?.['Sensor-2']).toBeNull();
+    const { percentileOf } = await import('../../src/lib/explain-view');
+    expect(percentileOf(42.5, info.quantiles?.['Sensor-1'] as number[])).toBeCloseTo(42.5, 10);
+    const wrong = bytes.slice();
+    wrong[0] = 0x20;
+    expect(await createEngine().initFromBytes(withReference, onnxBytes, { explain: explainBytes, reference: wrong })).toMatchObject({ ok: false, error: { code: 'model-hash-mismatch' } });
   });
 });
