@@ -28,7 +28,7 @@ const launchArgs = JSON.parse(readFileSync(new URL('../scripts/chromium-args.jso
 const APP_BASE = '/sensor-fault-detection/';
 const BENCH_BASE = '/bench/';
 const model = JSON.parse(readFileSync(`${rootDir}public/models/model.json`, 'utf8'));
-const golden = JSON.parse(readFileSync(`${rootDir}tests/fixtures/golden.json`, 'utf8'));
+const golden = JSON.parse(readFileSync(`${rootDir}public/models/golden.json`, 'utf8'));
 
 const log = (...a) => console.error('[bench]', ...a);
 const median = (xs) => {

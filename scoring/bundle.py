@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 
+def onnx_graph(blob: bytes) -> Any:
+    import onnx
+
+    return onnx.load_from_string(blob).graph
+
+
 class BundleError(ValueError):
     """The bundle cannot be used; the message says why, for the person running the job."""
 
@@ -29,22 +35,44 @@ class Bundle:
 
     @property
     def used_features(self) -> list[int]:
-        """The sensors the model's trees split on (feature indices, ascending), as the page reads them from
-        the ONNX file (workers/engine/onnx-trees.ts): the coverage rule counts these; only they are read."""
-        import onnx
+        """The sensors the model reads (feature indices, ascending), as the page reads them from the ONNX file
+        (workers/engine/onnx-trees.ts): the columns its trees split on, or a linear model's Gather indices
+        (all columns without one); the in-graph missing-reading count (the column after the sensors) is not a
+        sensor. The coverage rule counts these."""
+        from onnx import numpy_helper
 
-        graph = onnx.load_from_string(self.onnx_bytes).graph
+        graph = onnx_graph(self.onnx_bytes)
+        width = len(self.features)
         used: set[int] = set()
+        ops = {node.op_type for node in graph.node}
+        inits = {t.name: t for t in graph.initializer}
         for node in graph.node:
-            if not node.op_type.startswith("TreeEnsemble"):
-                continue
-            attrs = {a.name: a for a in node.attribute}
-            ids = list(attrs["nodes_featureids"].ints)
-            modes = list(attrs["nodes_modes"].strings)
-            used.update(i for i, m in zip(ids, modes, strict=True) if m != b"LEAF")
+            if node.op_type.startswith("TreeEnsemble"):
+                attrs = {a.name: a for a in node.attribute}
+                ids = list(attrs["nodes_featureids"].ints)
+                modes = list(attrs["nodes_modes"].strings)
+                used.update(i for i, m in zip(ids, modes, strict=True) if m != b"LEAF")
+        if not any(op.startswith("TreeEnsemble") for op in ops) and "LinearClassifier" in ops:
+            gather = next((n for n in graph.node if n.op_type == "Gather"), None)
+            if gather is not None and gather.input[1] in inits:
+                used.update(int(i) for i in numpy_helper.to_array(inits[gather.input[1]]).ravel())
+            else:
+                used.update(range(width))
+        if "IsNaN" in ops:
+            used.discard(width)
         if not used:
-            raise BundleError("The model file has no tree ensemble, so the sensors it uses are unknown.")
+            raise BundleError(
+                "The model file has no tree ensemble or linear model, so the sensors it uses are unknown."
+            )
         return sorted(used)
+
+    @property
+    def read_features(self) -> list[int]:
+        """The sensors a scorer must read: the used ones, or every sensor when the graph counts missing
+        readings (IsNaN) — that count sees every column."""
+        if any(n.op_type == "IsNaN" for n in onnx_graph(self.onnx_bytes).node):
+            return list(range(len(self.features)))
+        return self.used_features
 
     @property
     def input_name(self) -> str:

@@ -143,8 +143,8 @@ def _readings_projection(
     from pyspark.sql import functions as F
 
     names = raw.columns
-    # Sensors the trees never split on cannot change a probability or the coverage: they stay missing.
-    used = set(bundle.used_features)
+    # Sensors the model never reads cannot change a probability or the coverage: they stay missing.
+    used = set(bundle.read_features)
     wanted = [(i, f) for i, f in enumerate(columns.feature_of_column) if f in used]
     id_col = (
         F.col(names[columns.id_column]).cast("string") if columns.id_column is not None else F.lit(None)

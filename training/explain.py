@@ -11,15 +11,19 @@ model feature (or -1 = the missing-reading count)":
 - a tree booster (`XGBClassifier` and subclasses): one "trees" member;
 - a linear model (median `SimpleImputer` + `StandardScaler`/`RobustScaler` + `LogisticRegression`): one
   "linear" member with its exact attribution coef * (x' - mean x' over the training rows);
-- a bag: any estimator with `members_` (fitted recipes) whose margins are averaged (`weights_` optional,
-  default 1/K each). An average of probabilities (`MeanProba`) is refused: no exact additive explanation.
+- a bag (`training.models.Bag`, or any estimator with `members_` and optional `weights_`) whose margins are
+  averaged, 1/K each. An average of probabilities would have no exact additive explanation.
+
+Feature count and names come from the data set (`features`), never from code.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,8 +33,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import RobustScaler, StandardScaler
 from xgboost import DMatrix, XGBClassifier
 
-from training.data_io import FEATURES
-from training.models import MeanProba, MissingCount, SensorScreen
+from training.models import Bag, MissingCount, SensorScreen
 
 EXPLAIN_FORMAT = 1
 EXPLAIN_NAME = "explain.json"
@@ -75,8 +78,9 @@ def _base_margin(model: XGBClassifier) -> float:
 
 def _members(est: Any, weight: float, inputs: list[int]) -> list[Member]:
     """Flatten a fitted recipe into additive members (weights multiply through nested bags)."""
-    if isinstance(est, MeanProba):
-        raise NotExplainable("MeanProba averages probabilities, which has no exact additive explanation")
+    if isinstance(est, Bag):
+        parts = list(est.members)
+        return [m for part in parts for m in _members(part, weight / len(parts), inputs)]
     if hasattr(est, "members_"):
         parts = list(est.members_)
         weights = list(getattr(est, "weights_", [1.0 / len(parts)] * len(parts)))
@@ -93,7 +97,7 @@ def _pipeline_members(pipe: Pipeline, weight: float, inputs: list[int]) -> list[
     linear_steps: list[Any] = []
     for _, step in pipe.steps[:-1]:
         if isinstance(step, MissingCount):
-            if cols != list(range(len(FEATURES))):
+            if step.n_features_in_ != len(cols) or cols != list(range(len(cols))):
                 raise NotExplainable("the missing-reading count is defined over all model features only")
             cols = [*cols, MISSING_COUNT]
         elif isinstance(step, SensorScreen):
@@ -177,9 +181,9 @@ def _linear_member(m: Member, X_train: np.ndarray) -> dict[str, Any]:
     }
 
 
-def build_explain(est: Any, X_train: np.ndarray) -> dict[str, Any]:
+def build_explain(est: Any, X_train: np.ndarray, features: list[str]) -> dict[str, Any]:
     """explain.json for a fitted recipe over all model features; X_train = the rows it was fitted on."""
-    members = _members(est, 1.0, list(range(len(FEATURES))))
+    members = _members(est, 1.0, list(range(len(features))))
     out: list[dict[str, Any]] = []
     for m in members:
         if isinstance(m.estimator, XGBClassifier):
@@ -191,7 +195,7 @@ def build_explain(est: Any, X_train: np.ndarray) -> dict[str, Any]:
     return {
         "format": EXPLAIN_FORMAT,
         "output": "margin",
-        "features": list(FEATURES),
+        "features": list(features),
         "missing_count_name": MISSING_COUNT_NAME,
         "members": out,
     }
@@ -216,14 +220,14 @@ def _add_member(out: Contribs, weight: float, inputs: list[int], phi: np.ndarray
     out.bias += weight * bias
 
 
-def reference_contribs(est: Any, X_train: np.ndarray, X: np.ndarray) -> Contribs:
+def reference_contribs(est: Any, X_train: np.ndarray, X: np.ndarray, features: list[str]) -> Contribs:
     """The training library's own contributions for rows X: xgboost `pred_contribs` (path-dependent
     TreeSHAP, missing readings down the default branch) for boosters; the exact linear attribution for a
     linear member."""
     rows = X.shape[0]
-    out = Contribs(np.zeros((rows, len(FEATURES))), np.zeros(rows), np.zeros(rows), np.zeros(rows))
-    explain = build_explain(est, X_train)
-    for m, spec in zip(_members(est, 1.0, list(range(len(FEATURES)))), explain["members"], strict=True):
+    out = Contribs(np.zeros((rows, len(features))), np.zeros(rows), np.zeros(rows), np.zeros(rows))
+    explain = build_explain(est, X_train, features)
+    for m, spec in zip(_members(est, 1.0, list(range(len(features)))), explain["members"], strict=True):
         # float32 input, as the page, the ONNX graph and xgb_predict give it
         Z = member_inputs(np.asarray(X, dtype=np.float32), m.inputs)
         if spec["kind"] == "trees":
@@ -243,49 +247,39 @@ def reference_contribs(est: Any, X_train: np.ndarray, X: np.ndarray) -> Contribs
     return out
 
 
-def golden_contribs(c: Contribs, row: int, tol: float = 0.0) -> dict[str, Any]:
+def golden_contribs(c: Contribs, row: int, features: list[str], tol: float = 0.0) -> dict[str, Any]:
     """One golden wafer's contributions, sparse (only features that contribute), with bias and margin."""
-    values = {FEATURES[j]: float(c.features[row, j]) for j in np.flatnonzero(np.abs(c.features[row]) > tol)}
+    values = {features[j]: float(c.features[row, j]) for j in np.flatnonzero(np.abs(c.features[row]) > tol)}
     if c.missing_count[row] != 0.0:
         values[MISSING_COUNT_NAME] = float(c.missing_count[row])
     return {"bias": float(c.bias[row]), "margin": float(c.margin[row]), "values": values}
 
 
-def attach_explanations(
-    est: Any, X_train: np.ndarray, X_golden: np.ndarray, golden_wafers: list[dict[str, Any]]
-) -> tuple[bytes, int]:
-    """(explain.json bytes, their count of members) and, in place, `contribs` on every golden wafer."""
-    explain = build_explain(est, X_train)
-    c = reference_contribs(est, X_train, X_golden)
-    for i, wafer in enumerate(golden_wafers):
-        wafer["contribs"] = golden_contribs(c, i)
-    text = json.dumps(explain, separators=(",", ":"), allow_nan=False) + "\n"
-    return text.encode("utf-8"), len(explain["members"])
+def write_explain(fitted: Any, data: Any, ev: Any, out: Path) -> dict[str, dict[str, str | int]]:
+    """The bundle writer (training/bundle.py BUNDLE_WRITERS, after write_golden): explain.json for the fitted
+    bag, checked to reproduce its margin on every training wafer, and xgboost's pred_contribs on golden.json's
+    wafers (golden.json is rewritten, so both entries are returned)."""
+    features = list(data.features)
+    explain = build_explain(fitted.bag, data.X, features)
+    check_explain_margin(explain, fitted.bag, data.X, data.X, features)
+    explain_path = out / EXPLAIN_NAME
+    explain_path.write_text(
+        json.dumps(explain, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8"
+    )
+    golden_path = out / "golden.json"
+    golden = json.loads(golden_path.read_text(encoding="utf-8"))
+    rows = [int(w["row"]) for w in golden["wafers"]]
+    c = reference_contribs(fitted.bag, data.X, data.X[rows], features)
+    for i, wafer in enumerate(golden["wafers"]):
+        wafer["contribs"] = golden_contribs(c, i, features)
+    text = json.dumps(golden, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    golden_path.write_text(text, encoding="utf-8")
+    return {"explain": _file_entry(explain_path), "golden": _file_entry(golden_path)}
 
 
-def write_explain(
-    est: Any,
-    X_train: np.ndarray,
-    X_golden: np.ndarray,
-    golden_wafers: list[dict[str, Any]],
-    models_dir: Any,
-    manifest: dict[str, Any],
-) -> None:
-    """The pipeline's hook: writes explain.json into the bundle folder, lists it (sha256, bytes) under
-    model.json's `bundle.files.explain` (the caller writes model.json after) and adds `contribs` to the golden
-    wafers. Checks first that the written trees reproduce the margin of the recipe (the page runs them)."""
-    import hashlib
-    from pathlib import Path
-
-    blob, _ = attach_explanations(est, X_train, X_golden, golden_wafers)
-    check_explain_margin(json.loads(blob), est, X_train, X_golden)
-    (Path(models_dir) / EXPLAIN_NAME).write_bytes(blob)
-    bundle = manifest.setdefault("bundle", {"format": 2, "files": {}})
-    bundle["files"]["explain"] = {
-        "file": EXPLAIN_NAME,
-        "sha256": hashlib.sha256(blob).hexdigest(),
-        "bytes": len(blob),
-    }
+def _file_entry(path: Path) -> dict[str, str | int]:
+    blob = path.read_bytes()
+    return {"file": path.name, "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)}
 
 
 def _tree_margin(tree: dict[str, Any], Z: np.ndarray) -> np.ndarray:
@@ -322,9 +316,11 @@ def explain_margin(explain: dict[str, Any], X: np.ndarray) -> np.ndarray:
 MARGIN_TOL = 1e-4
 
 
-def check_explain_margin(explain: dict[str, Any], est: Any, X_train: np.ndarray, X: np.ndarray) -> float:
+def check_explain_margin(
+    explain: dict[str, Any], est: Any, X_train: np.ndarray, X: np.ndarray, features: list[str]
+) -> float:
     """Max |margin(explain.json) - margin(recipe)| over rows X; raises beyond MARGIN_TOL (float32 sums)."""
-    ref = reference_contribs(est, X_train, X).margin
+    ref = reference_contribs(est, X_train, X, features).margin
     diff = float(np.max(np.abs(explain_margin(explain, X) - ref))) if X.shape[0] else 0.0
     if diff > MARGIN_TOL:
         raise RuntimeError(f"explain.json does not reproduce the recipe's margin: max |d| = {diff:.3g}")

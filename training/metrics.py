@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 METRIC_NAMES: tuple[str, ...] = (
@@ -89,33 +91,72 @@ def stratified_bootstrap_weights(y: np.ndarray, n_boot: int, seed: int) -> np.nd
     return W
 
 
+@dataclass(frozen=True)
+class MetricCI:
+    """A metric with its 95 % bootstrap interval."""
+
+    value: float
+    ci95: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ProtocolMetrics:
+    """The metrics of one evaluation protocol (the keys of model.json's `metrics.*`)."""
+
+    protocol: str
+    rows: int
+    fails: int
+    roc_auc: MetricCI
+    pr_auc: MetricCI
+    balanced_error_rate: MetricCI
+    g_mean: MetricCI
+    recall: MetricCI
+    precision: MetricCI
+    f1: MetricCI
+    flagged_share: MetricCI
+
+
 def metrics_with_ci(
     score_sets: list[np.ndarray],
     y: np.ndarray,
     threshold: float,
     n_boot: int,
     seed: int,
-) -> dict[str, dict[str, float | list[float]]]:
+    protocol: str,
+) -> ProtocolMetrics:
     """Metrics averaged over `score_sets` (e.g. CV repeats) with a stratified bootstrap 95 % interval.
 
     The same bootstrap resample of wafers is applied to every score set; the interval is the
-    2.5/97.5 percentile of the repeat-averaged metric.
+    2.5/97.5 percentile of the set-averaged metric.
     """
     ones = np.ones((1, len(y)))
     Wb = stratified_bootstrap_weights(y, n_boot, seed)
-    point: dict[str, float] = {}
-    boot: dict[str, np.ndarray] = {}
+    point = dict.fromkeys(METRIC_NAMES, 0.0)
+    boot = {k: np.zeros(n_boot) for k in METRIC_NAMES}
     for s in score_sets:
         m1 = weighted_metrics(s, y, threshold, ones)
         mb = weighted_metrics(s, y, threshold, Wb)
         for k in METRIC_NAMES:
-            point[k] = point.get(k, 0.0) + float(m1[k][0]) / len(score_sets)
-            boot[k] = boot.get(k, np.zeros(n_boot)) + mb[k] / len(score_sets)
-    out: dict[str, dict[str, float | list[float]]] = {}
+            point[k] += float(m1[k][0]) / len(score_sets)
+            boot[k] += mb[k] / len(score_sets)
+    out: dict[str, MetricCI] = {}
     for k in METRIC_NAMES:
         lo, hi = np.percentile(boot[k], [2.5, 97.5])
-        out[k] = {"value": round(point[k], 6), "ci95": [round(float(lo), 6), round(float(hi), 6)]}
-    return out
+        out[k] = MetricCI(round(point[k], 6), (round(float(lo), 6), round(float(hi), 6)))
+    return ProtocolMetrics(protocol=protocol, rows=len(y), fails=int(np.sum(y)), **out)
+
+
+def paired_difference(
+    a: np.ndarray, b: np.ndarray, y: np.ndarray, metric: str, n_boot: int, seed: int
+) -> tuple[float, tuple[float, float]]:
+    """metric(a) - metric(b) on the same wafers, with a 95 % interval from a paired stratified bootstrap
+    (each resample of wafers is scored by both recipes, so what they share cancels)."""
+    ones = np.ones((1, len(y)))
+    Wb = stratified_bootstrap_weights(y, n_boot, seed)
+    d = float(weighted_metrics(a, y, 0.5, ones)[metric][0] - weighted_metrics(b, y, 0.5, ones)[metric][0])
+    db = weighted_metrics(a, y, 0.5, Wb)[metric] - weighted_metrics(b, y, 0.5, Wb)[metric]
+    lo, hi = np.percentile(db, [2.5, 97.5])
+    return round(d, 6), (round(float(lo), 6), round(float(hi), 6))
 
 
 def threshold_for_recall(scores: np.ndarray, y: np.ndarray, target_recall: float) -> float:

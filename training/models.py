@@ -1,25 +1,26 @@
-"""Candidate recipes. Every candidate is a fresh, unfitted scikit-learn / imbalanced-learn pipeline,
-so that all preprocessing, screening and resampling is fitted inside each training fold only."""
+"""The candidate recipes, in one place (`RECIPES`, simplest first). Every recipe makes a fresh, unfitted
+scikit-learn / imbalanced-learn pipeline for a given seed, so that all preprocessing, screening and
+resampling is fitted inside each training fold only. Every recipe exports to ONNX (training/export.py):
+the step names below are what the exporter reads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline as ImbPipeline
+from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.impute import KNNImputer, SimpleImputer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import RobustScaler
-from sklearn.svm import SVC
+from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
 SEED = 20080719
-FAST_KEYS = ("xgb_native_d3", "xgb_screen_d3")
 # One thread per fit: parallelism comes from running folds in separate processes (evaluate.run_fits).
 # Two OpenMP threads per XGBoost fit on a loaded 2-core machine spin at every barrier: the old-app
 # XGBoost took 75 s wall / 17 s CPU per fit with nthread=2 against 1.4 s with nthread=1.
@@ -86,22 +87,19 @@ class MissingCount(TransformerMixin, BaseEstimator):
         return np.hstack([X, np.isnan(X).sum(axis=1, keepdims=True).astype(np.float64)])
 
 
-class MeanProba(BaseEstimator):
-    """Small soft-voting ensemble: mean P(fail) of fresh clones of `members` (fitted on the same rows)."""
+class ClipScaled(TransformerMixin, BaseEstimator):
+    """Clips standardised readings to [-limit, limit] (stateless): SECOM-like sensors have readings
+    tens of standard deviations out, which would otherwise dominate a linear model's margin."""
 
-    def __init__(self, members: list[Any]) -> None:
-        self.members = members
+    def __init__(self, limit: float = 5.0) -> None:
+        self.limit = limit
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> MeanProba:
-        from sklearn.base import clone
-
-        self.fitted_ = [clone(m).fit(X, y) for m in self.members]
-        self.classes_ = np.array([0, 1])
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> ClipScaled:
+        self.n_features_in_ = np.asarray(X).shape[1]
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        p = np.mean([m.predict_proba(X)[:, 1] for m in self.fitted_], axis=0)
-        return np.column_stack([1 - p, p])
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(X, dtype=np.float64), -self.limit, self.limit)
 
 
 def scale_pos_weight(y: np.ndarray) -> float:
@@ -113,7 +111,7 @@ class BalancedXGB(XGBClassifier):
     """XGBClassifier whose scale_pos_weight is set from the class ratio of the rows it is fitted on
     (fitted-fold statistic only)."""
 
-    def fit(self, X: Any, y: Any, **kwargs: Any) -> BalancedXGB:  # type: ignore[override]
+    def fit(self, X: Any, y: Any, **kwargs: Any) -> BalancedXGB:
         self.set_params(scale_pos_weight=scale_pos_weight(y))
         super().fit(X, y, **kwargs)
         return self
@@ -138,37 +136,7 @@ def xgb_params(**overrides: Any) -> dict[str, Any]:
     return params
 
 
-@dataclass
-class Candidate:
-    """A named recipe: `make()` returns a fresh unfitted estimator with predict_proba."""
-
-    key: str
-    summary: str
-    make: Callable[[], Any]
-    exportable: bool
-    params: dict[str, Any] = field(default_factory=dict)
-    baseline_group: str | None = None
-
-
-def _xgb_native(key: str, summary: str, screen: dict[str, Any] | None, **xo: Any) -> Candidate:
-    params = xgb_params(**xo)
-
-    def make() -> Any:
-        steps: list[tuple[str, Any]] = []
-        if screen is not None:
-            steps.append(("screen", SensorScreen(**screen)))
-        steps.append(("xgb", BalancedXGB(**params)))
-        return Pipeline(steps)
-
-    p: dict[str, Any] = {k: v for k, v in params.items() if k not in ("eval_metric",)}
-    p["scale_pos_weight"] = "n_pass / n_fail of the fitting rows"
-    p["missing_values"] = "native (XGBoost default direction)"
-    if screen is not None:
-        p.update({f"screen_{k}": v for k, v in screen.items()})
-    return Candidate(key, summary, make, exportable=True, params=p)
-
-
-SCREEN: dict[str, float] = {"max_missing": 0.5, "max_mode_share": 0.95}
+SCREEN: dict[str, Any] = {"max_missing": 0.5, "max_mode_share": 0.95}
 D2_REG: dict[str, Any] = dict(
     n_estimators=300,
     max_depth=2,
@@ -176,15 +144,6 @@ D2_REG: dict[str, Any] = dict(
     min_child_weight=5.0,
     reg_lambda=10.0,
     colsample_bytree=0.3,
-)
-D2_STRONG: dict[str, Any] = dict(
-    n_estimators=500,
-    max_depth=2,
-    learning_rate=0.02,
-    min_child_weight=10.0,
-    reg_lambda=20.0,
-    subsample=0.7,
-    colsample_bytree=0.2,
 )
 STUMPS: dict[str, Any] = dict(
     n_estimators=400,
@@ -194,152 +153,169 @@ STUMPS: dict[str, Any] = dict(
     reg_lambda=10.0,
     colsample_bytree=0.3,
 )
+D3: dict[str, Any] = dict(n_estimators=200, max_depth=3)
+LOGREG_C = 0.01  # strong L2: hundreds of sensors, tens of fails
+CLIP_LIMIT = 5.0  # standardised readings beyond ±5 SD are clipped (declared before any run, not tuned)
 
 
-def candidates(fast: bool = False, cache_dir: str | None = None) -> list[Candidate]:
-    """All compared recipes (in table order).
+@dataclass(frozen=True)
+class Recipe:
+    """A named recipe. `make(seed, fast)` returns a fresh unfitted pipeline whose step names the exporter
+    knows: `count` (missing-reading count appended), `impute` (median), `smote` (training rows only),
+    `screen` (column subset), then `xgb` or `impute` + `scale` + `clip` + `lr`. `seeded`: the fit depends
+    on the seed (a
+    deterministic recipe is fitted once, not once per seed)."""
 
-    `cache_dir`: joblib cache for the old recipe's KNN imputation + scaling. The three old-app models
-    see the same folds, so the (deterministic) imputation fitted on a fold's training rows is computed
-    once and reused — a memo of a fold-local computation, so nothing crosses folds."""
-    n_est = 30 if fast else 200
-    out: list[Candidate] = []
+    key: str
+    summary: str
+    make: Callable[[int, bool], Any]
+    seeded: bool
+    params: dict[str, Any]
 
-    # --- old app recipe: KNN imputation k=5 + RobustScaler, best of SVC / RF / XGB by accuracy ---
-    def old(model: Any) -> Callable[[], Any]:
-        def make() -> Any:
-            return Pipeline(
-                [("impute", KNNImputer(n_neighbors=5)), ("scale", RobustScaler()), ("model", model)],
-                memory=cache_dir,
-            )
 
-        return make
-
-    from sklearn.base import clone
-
-    svc = SVC(probability=True, random_state=SEED)
-    rf = RandomForestClassifier(n_estimators=100, n_jobs=N_JOBS, random_state=SEED)
-    xgb_plain = XGBClassifier(**xgb_params(n_estimators=n_est, subsample=1.0, colsample_bytree=1.0))
-    for key, model in (("old_svc", svc), ("old_rf", rf), ("old_xgb", xgb_plain)):
-        out.append(
-            Candidate(
-                key,
-                f"Old app recipe: KNN imputation (k=5) + RobustScaler + {type(model).__name__}",
-                (lambda m=model: old(clone(m))()),
-                exportable=False,
-                baseline_group="old",
-            )
-        )
-
-    out.append(
-        _xgb_native(
-            "xgb_native_d3",
-            "XGBoost, native missing handling, scale_pos_weight, depth 3",
-            None,
-            n_estimators=n_est,
-        )
-    )
-
-    def smote_make() -> Any:
-        return ImbPipeline(
-            [
-                ("impute", SimpleImputer(strategy="median")),
-                ("smote", SMOTE(k_neighbors=5, random_state=SEED)),
-                ("xgb", XGBClassifier(**xgb_params(n_estimators=n_est))),
-            ]
-        )
-
-    out.append(
-        Candidate(
-            "xgb_smote_d3",
-            "Median imputation + SMOTE (in-fold) + XGBoost depth 3",
-            smote_make,
-            exportable=False,
-        )
-    )
-    out.append(
-        _xgb_native(
-            "xgb_screen_d3",
-            "Sensor screening (<=50 % missing, not near-constant) + XGBoost native missing, "
-            "scale_pos_weight, depth 3",
-            SCREEN,
-            n_estimators=n_est,
-        )
-    )
-    out.append(
-        _xgb_native(
-            "xgb_screen_d2_reg",
-            "Sensor screening + shallow (depth 2), strongly regularised XGBoost, native missing",
-            SCREEN,
-            **D2_REG,
-        )
-    )
-    out.append(
-        _xgb_native(
-            "xgb_screen_stumps",
-            "Sensor screening + boosted stumps (depth 1), regularised, native missing",
-            SCREEN,
-            **STUMPS,
-        )
-    )
-
-    out.append(
-        _xgb_native(
-            "xgb_screen_d2_strong",
-            "Sensor screening + depth-2 XGBoost with stronger regularisation (lr 0.02, 500 trees, "
-            "min_child_weight 10, lambda 20, subsample 0.7, 20 % of sensors per tree), native missing",
-            SCREEN,
-            **D2_STRONG,
-        )
-    )
-    out.append(
-        _xgb_native(
-            "xgb_top40_d2_reg",
-            "XGBoost (depth 2, regularised, native missing values) on the 40 most informative sensors: "
-            "mostly-missing and near-constant sensors are screened out, then a preliminary XGBoost ranks the "
-            "rest by gain; both steps are fitted on the training rows only",
-            dict(SCREEN, top_k=40, seed=SEED),
-            **D2_REG,
-        )
-    )
-
-    def counts_make() -> Any:
-        return Pipeline(
-            [
-                ("count", MissingCount()),
-                ("screen", SensorScreen(**SCREEN)),
-                ("xgb", BalancedXGB(**xgb_params(n_estimators=n_est))),
-            ]
-        )
-
-    out.append(
-        Candidate(
-            "xgb_counts_d3",
-            "Missing-reading count per wafer as an extra feature + sensor screening + XGBoost native "
-            "missing, scale_pos_weight, depth 3 (the app would have to compute the count)",
-            counts_make,
-            exportable=False,
-        )
-    )
-
-    def ens_make() -> Any:
-        return MeanProba(
-            [
-                Pipeline([("xgb", BalancedXGB(**xgb_params(n_estimators=n_est)))]),
-                Pipeline([("screen", SensorScreen(**SCREEN)), ("xgb", BalancedXGB(**xgb_params(**D2_REG)))]),
-                Pipeline([("screen", SensorScreen(**SCREEN)), ("xgb", BalancedXGB(**xgb_params(**STUMPS)))]),
-            ]
-        )
-
-    out.append(
-        Candidate(
-            "ens_small",
-            "Small ensemble: mean P(fail) of xgb_native_d3, xgb_screen_d2_reg and xgb_screen_stumps "
-            "(an average of probabilities is not one tree ensemble)",
-            ens_make,
-            exportable=False,
-        )
-    )
+def _xgb_steps(
+    seed: int, fast: bool, tree: dict[str, Any], screen: dict[str, Any] | None, count: bool, smote: bool
+) -> Any:
+    steps: list[tuple[str, Any]] = []
+    if count:
+        steps.append(("count", MissingCount()))
+    if smote:
+        steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
+        steps.append(("smote", SMOTE(k_neighbors=5, random_state=seed)))
+    if screen is not None:
+        steps.append(("screen", SensorScreen(**{**screen, **({"seed": seed} if "top_k" in screen else {})})))
+    params = xgb_params(**tree, random_state=seed)
     if fast:
-        return [c for c in out if c.key in FAST_KEYS]
-    return out
+        params["n_estimators"] = min(params["n_estimators"], 60)
+    # SMOTE balances the classes itself; the others weight the fails by the fitting rows' class ratio
+    steps.append(("xgb", XGBClassifier(**params) if smote else BalancedXGB(**params)))
+    return ImbPipeline(steps) if smote else Pipeline(steps)
+
+
+def _xgb_recipe(
+    key: str,
+    summary: str,
+    tree: dict[str, Any],
+    screen: dict[str, Any] | None = SCREEN,
+    count: bool = False,
+    smote: bool = False,
+) -> Recipe:
+    def make(seed: int, fast: bool) -> Any:
+        return _xgb_steps(seed, fast, tree, screen, count, smote)
+
+    p: dict[str, Any] = {
+        k: v for k, v in xgb_params(**tree).items() if k not in ("eval_metric", "random_state")
+    }
+    p["scale_pos_weight"] = "1 (SMOTE balances)" if smote else "n_pass / n_fail of the fitting rows"
+    p["missing_values"] = "median imputation (in the graph)" if smote else "native (learned default branch)"
+    if screen is not None:
+        p.update({f"screen_{k}": v for k, v in screen.items() if k != "seed"})
+    if count:
+        p["missing_count_feature"] = True
+    return Recipe(key, summary, make, seeded=True, params=p)
+
+
+def _logreg_make(seed: int, fast: bool) -> Any:
+    return Pipeline(
+        [
+            ("screen", SensorScreen(**SCREEN)),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("clip", ClipScaled(CLIP_LIMIT)),
+            ("lr", LogisticRegression(C=LOGREG_C, class_weight="balanced", max_iter=5000)),
+        ]
+    )
+
+
+RECIPES: list[Recipe] = [
+    Recipe(
+        "logreg_l2",
+        "Sensor screening + median imputation + standard scaling (clipped at ±5 SD) + L2 logistic regression "
+        f"(C = {LOGREG_C}, classes balanced)",
+        _logreg_make,
+        seeded=False,
+        params={
+            **{f"screen_{k}": v for k, v in SCREEN.items()},
+            "C": LOGREG_C,
+            "clip_sd": CLIP_LIMIT,
+            "class_weight": "balanced",
+            "missing_values": "median imputation (in the graph)",
+        },
+    ),
+    _xgb_recipe(
+        "xgb_stumps",
+        "Sensor screening (<= 50 % missing, not near-constant) + boosted stumps (depth 1), regularised, "
+        "native missing values",
+        STUMPS,
+    ),
+    _xgb_recipe(
+        "xgb_d2_reg",
+        "Sensor screening + shallow (depth 2), strongly regularised XGBoost, native missing values",
+        D2_REG,
+    ),
+    _xgb_recipe(
+        "xgb_d3",
+        "Sensor screening + XGBoost depth 3 (200 trees), native missing values",
+        D3,
+    ),
+    _xgb_recipe(
+        "xgb_top40_d2_reg",
+        "XGBoost (depth 2, regularised, native missing values) on the 40 most informative sensors: "
+        "mostly-missing and near-constant sensors are screened out, then a preliminary XGBoost ranks the "
+        "rest by gain; both steps are fitted on the training rows only",
+        D2_REG,
+        screen=dict(SCREEN, top_k=40),
+    ),
+    _xgb_recipe(
+        "xgb_count_d2_reg",
+        "Missing-reading count per wafer as an extra input (computed in the graph) + sensor screening + "
+        "depth-2 regularised XGBoost, native missing values",
+        D2_REG,
+        count=True,
+    ),
+    _xgb_recipe(
+        "xgb_smote_d2_reg",
+        "Median imputation + SMOTE (training rows only) + sensor screening + depth-2 regularised XGBoost",
+        D2_REG,
+        smote=True,
+    ),
+]
+FAST_KEYS = ("logreg_l2", "xgb_d2_reg", "xgb_count_d2_reg")
+
+
+def recipes(fast: bool = False, only: list[str] | None = None) -> list[Recipe]:
+    """The recipes to compare, simplest first (the order the selection rule prefers)."""
+    keys = {r.key for r in RECIPES}
+    if only:
+        unknown = sorted(set(only) - keys)
+        if unknown:
+            raise ValueError(f"unknown recipe(s) {unknown}; known: {sorted(keys)}")
+        return [r for r in RECIPES if r.key in only]
+    return [r for r in RECIPES if r.key in FAST_KEYS] if fast else list(RECIPES)
+
+
+def margin(est: Any, X: np.ndarray) -> np.ndarray:
+    """The fitted pipeline's log-odds of fail on float32-rounded input (as ONNX sees it)."""
+    X32 = np.asarray(X, dtype=np.float32).astype(np.float64)
+    head = est[:-1].transform(X32) if len(est.steps) > 1 else X32
+    last = est.steps[-1][1]
+    if isinstance(last, XGBClassifier):
+        return np.asarray(last.predict(head, output_margin=True), dtype=np.float64)
+    return np.asarray(last.decision_function(head), dtype=np.float64)
+
+
+def sigmoid(m: np.ndarray) -> np.ndarray:
+    return np.asarray(expit(np.asarray(m, dtype=np.float64)), dtype=np.float64)
+
+
+class Bag:
+    """K fitted members of one recipe; the score is the mean of their margins (docs/bundle.md)."""
+
+    def __init__(self, members: list[Any]) -> None:
+        self.members = members
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        return np.mean([margin(m, X) for m in self.members], axis=0)
+
+    def predict_proba1(self, X: np.ndarray) -> np.ndarray:
+        return sigmoid(self.margin(X))

@@ -37,14 +37,6 @@ export interface SensorStats {
   p99: number | null;
 }
 
-/** One file of a format-2 bundle besides model.json and the ONNX graph (docs/bundle.md). */
-export interface BundleFile {
-  /** A plain name in the folder of model.json. */
-  file: string;
-  sha256: string;
-  bytes: number;
-}
-
 export interface ModelJson {
   name: string;
   version: string;
@@ -86,8 +78,15 @@ export interface ModelJson {
     rule: string;
   };
   metrics: {
+    /**
+     * The headline: forward in time (rolling origin) — every wafer of the latest half scored by models trained
+     * only on earlier wafers, pooled. Absent when the training data had no time column.
+     */
+    rolling_origin?: ProtocolMetrics;
+    /** Shuffled cross-validation: reported, overstates accuracy on later wafers. */
     cv: ProtocolMetrics;
-    time_forward: ProtocolMetrics;
+    /** The single time-forward split (earliest 75 % → latest 25 %); absent without a time column. */
+    time_forward?: ProtocolMetrics;
   };
   /** The chosen recipe in words plus the hyper-parameters, for the model card. */
   recipe: {
@@ -98,9 +97,9 @@ export interface ModelJson {
   training: {
     rows: number;
     fails: number;
-    /** ISO dates of the first and last training wafer. */
-    from: string;
-    to: string;
+    /** ISO dates of the first and last training wafer; null when the data had no time column. */
+    from: string | null;
+    to: string | null;
     data_files: { name: string; sha256: string }[];
     source: string;
     licence: string;
@@ -109,9 +108,16 @@ export interface ModelJson {
   };
   limitations: string[];
   sensors: Record<string, SensorStats>;
-  /** Format 2: the bundle's other files, each checked by sha256 before use. */
+  /** The bundle's other files (docs/bundle.md, format 2), each checked against its sha256 before use. */
   bundle?: {
     format: number;
-    files: Partial<Record<'explain' | 'reference' | 'golden' | 'report', BundleFile>>;
+    files: Record<string, BundleFile>;
   };
+}
+
+/** One file of a model bundle, a plain name in model.json's folder. */
+export interface BundleFile {
+  file: string;
+  sha256: string;
+  bytes: number;
 }

@@ -27,7 +27,7 @@ export function quotedNames(names: string[]): string {
 export function coverageRuleText(modelSensors: number): string {
   const half = Math.ceil(LOW_COVERAGE_SHARE * modelSensors);
   return (
-    `Coverage is the number of the ${formatCount(modelSensors)} sensors the model's trees use that have a reading. ` +
+    `Coverage is the number of the ${formatCount(modelSensors)} sensors the model uses that have a reading. ` +
     `A wafer with fewer than ${Math.round(100 * LOW_COVERAGE_SHARE)} % of them (under ${formatCount(half)}) has low coverage: ` +
     'its probability would rest mostly on guesses for the missing readings, so it is not scored or counted as flagged or OK unless you choose to score it.'
   );

@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url';
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const samplePath = `${root}tests/fixtures/wafer/wafer_23012020_041211.csv`;
 export const sampleText = readFileSync(samplePath, 'utf8');
-export const golden = JSON.parse(readFileSync(`${root}tests/fixtures/golden.json`, 'utf8')) as {
+export const golden = JSON.parse(readFileSync(`${root}public/models/golden.json`, 'utf8')) as {
   threshold: number;
+  /** The sensors the model reads (the coverage rule counts them). */
+  model_sensors: string[];
   sample: { file: string; probabilities: number[] };
   /** A sample cell whose edit moves that wafer's probability by ≥ 0.1 (written by the training pipeline). */
   edit_probe: { row: number; feature: string; value: string; probability: number };
@@ -15,6 +17,15 @@ export const modelJson = JSON.parse(readFileSync(`${root}public/models/model.jso
   threshold: { value: number };
   features: string[];
 };
+
+/** The number of sensors the model reads, and how many of them a quote-free fixture's row (0-based) has. */
+export const modelSensorCount = golden.model_sensors.length;
+export function fixtureReadings(text: string, row: number): number {
+  const [head, ...rows] = text.split(/\r?\n/).filter((l) => l !== '');
+  const names = (head ?? '').split(',');
+  const cells = (rows[row] ?? '').split(',');
+  return golden.model_sensors.filter((name) => names.includes(name) && (cells[names.indexOf(name)] ?? '').trim() !== '').length;
+}
 
 /**
  * Every test records the requests the page makes; any request that leaves the page's origin fails the test

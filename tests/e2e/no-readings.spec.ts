@@ -5,7 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
-import { editCell, expect, openApp, pickFile, records, root, test } from './fixtures';
+import { editCell, expect, fixtureReadings, golden, modelSensorCount, openApp, pickFile, records, root, test } from './fixtures';
+
+const N = modelSensorCount;
+const k806 = fixtureReadings(readFileSync(`${root}tests/fixtures/bad/low-coverage.csv`, 'utf8'), 5);
 
 test.describe.configure({ mode: 'parallel' });
 
@@ -55,21 +58,21 @@ test('low-coverage.csv: wafers with (almost) no readings are named, not scored, 
   );
   const message = page.getByTestId('low-coverage-message').locator(':scope > div');
   await expect(message).toContainText(
-    'Low sensor coverage: 2 wafers have readings for fewer than half of the 39 sensors the model uses: Wafer-803 (0 of 39) and Wafer-806 (7 of 39). ' +
+    `Low sensor coverage: 2 wafers have readings for fewer than half of the ${N} sensors the model uses: Wafer-803 (0 of ${N}) and Wafer-806 (${k806} of ${N}). ` +
       'They are not scored and not counted as flagged or OK; the table and the download mark them “Not scored”.',
   );
   await expect(page.getByText('No problems found in the file.')).toHaveCount(0);
-  await expect(page.locator('[data-testid="row-coverage"][data-row="2"]')).toHaveText('0 / 39 low');
-  await expect(page.locator('[data-testid="row-coverage"][data-row="0"]')).toHaveText(/^\d+ \/ 39$/);
+  await expect(page.locator('[data-testid="row-coverage"][data-row="2"]')).toHaveText(`0 / ${N} low`);
+  await expect(page.locator('[data-testid="row-coverage"][data-row="0"]')).toHaveText(new RegExp(`^\\d+ / ${N}$`));
   await expect(page.locator('[data-testid="row-probability"][data-row="2"]')).toHaveText('—');
   await expect(page.getByText('Not scored', { exact: true })).toHaveCount(2);
   await expect(page.getByTestId('model-card').getByTestId('coverage-rule')).toContainText(
-    "Coverage is the number of the 39 sensors the model's trees use that have a reading. A wafer with fewer than 50 % of them (under 20) has low coverage",
+    `Coverage is the number of the ${N} sensors the model uses that have a reading. A wafer with fewer than 50 % of them (under ${Math.ceil(N / 2)}) has low coverage`,
   );
 
   let out = records(await downloadText(page));
-  expect(out[3]).toMatch(/,,Not scored: low coverage \(0 of 39 model sensors read\)$/);
-  expect(out[6]).toMatch(/,,Not scored: low coverage \(7 of 39 model sensors read\)$/);
+  expect(out[3]).toMatch(new RegExp(`,,Not scored: low coverage \\(0 of ${N} model sensors read\\)$`));
+  expect(out[6]).toMatch(new RegExp(`,,Not scored: low coverage \\(${k806} of ${N} model sensors read\\)$`));
 
   // The user's choice: score and count them, still marked in the download.
   await page.getByTestId('low-coverage-checkbox').check();
@@ -77,7 +80,7 @@ test('low-coverage.csv: wafers with (almost) no readings are named, not scored, 
   await expect(message).toContainText('You chose to score them: they are counted, and the table and the download mark them “low coverage”');
   await expect(page.locator('[data-testid="row-probability"][data-row="2"]')).toHaveText(/^0\.\d{3}$/);
   out = records(await downloadText(page));
-  expect(out[3]).toMatch(/,0\.\d+,(Fault|OK) \(low coverage: 0 of 39 model sensors read\)$/);
+  expect(out[3]).toMatch(new RegExp(`,0\\.\\d+,(Fault|OK) \\(low coverage: 0 of ${N} model sensors read\\)$`));
   await page.getByTestId('low-coverage-checkbox').uncheck();
   await expect(summary).toHaveAttribute('data-scored', '10');
 });
@@ -86,7 +89,8 @@ test('low-coverage.csv: an edit that adds a model sensor reading updates the waf
   await openApp(page);
   await pickFile(page, 'low-coverage.csv', bad('low-coverage.csv'));
   await expect(page.getByTestId('summary')).toHaveAttribute('data-scored', '10');
-  await editCell(page, 2, 'Sensor-1', '3000');
-  await expect(page.locator('[data-testid="row-coverage"][data-row="2"]')).toHaveText('1 / 39 low');
-  await expect(page.getByTestId('low-coverage-message')).toContainText('Wafer-803 (1 of 39)');
+  const sensor = golden.model_sensors[0] as string;
+  await editCell(page, 2, sensor, '3000');
+  await expect(page.locator('[data-testid="row-coverage"][data-row="2"]')).toHaveText(`1 / ${N} low`);
+  await expect(page.getByTestId('low-coverage-message')).toContainText(`Wafer-803 (1 of ${N})`);
 });

@@ -1,4 +1,4 @@
-"""The shipped public/models/model.json matches workers/model-json.ts."""
+"""The shipped public/models/model.json and the synthetic bundle's match workers/model-json.ts."""
 
 from __future__ import annotations
 
@@ -42,7 +42,11 @@ SCHEMA: dict[str, Any] = {
     "id_column_names": [str],
     "label": {"column_names": [str], "fail_values": [str], "pass_values": [str], "positive_class": str},
     "threshold": {"value": float, "rule": str},
-    "metrics": {"cv": PROTOCOL, "time_forward": PROTOCOL},
+    "metrics": {
+        "rolling_origin": ("optional", PROTOCOL),
+        "cv": PROTOCOL,
+        "time_forward": ("optional", PROTOCOL),
+    },
     "recipe": {
         "summary": str,
         "params": ("record", (float, int, str, bool, type(None))),
@@ -51,8 +55,8 @@ SCHEMA: dict[str, Any] = {
     "training": {
         "rows": int,
         "fails": int,
-        "from": str,
-        "to": str,
+        "from": (str, None),
+        "to": (str, None),
         "data_files": [{"name": str, "sha256": str}],
         "source": str,
         "licence": str,
@@ -60,7 +64,10 @@ SCHEMA: dict[str, Any] = {
         "versions": ("record", str),
     },
     "limitations": [str],
-    "bundle": {"format": int, "files": ("record", {"file": str, "sha256": str, "bytes": int})},
+    "bundle": {
+        "format": int,
+        "files": ("record", {"file": str, "sha256": str, "bytes": int}),
+    },
     "sensors": (
         "record",
         {
@@ -107,9 +114,13 @@ def check(value: Any, spec: Any, path: str) -> None:
             check(v, s, f"{path}[{i}]")
     elif isinstance(spec, dict):
         assert isinstance(value, dict), path
-        assert set(value) == set(spec), f"{path}: keys {sorted(set(value) ^ set(spec))}"
+        required = {k for k, s in spec.items() if not (isinstance(s, tuple) and s and s[0] == "optional")}
+        assert required <= set(value) <= set(spec), f"{path}: keys {sorted(set(value) ^ set(spec))}"
         for k, s in spec.items():
-            check(value[k], s, f"{path}.{k}")
+            if k in value:
+                check(
+                    value[k], s[1] if isinstance(s, tuple) and s and s[0] == "optional" else s, f"{path}.{k}"
+                )
     else:
         raise AssertionError(f"bad spec at {path}")
 
@@ -126,6 +137,9 @@ def spec_keys(spec: Any) -> set[str]:
     return out
 
 
+BUNDLES = ["public/models", "tests/fixtures/bundles/synthetic"]
+
+
 @pytest.fixture(scope="module")
 def model(repo: Path) -> dict[str, Any]:
     return json.loads((repo / "public" / "models" / "model.json").read_text())
@@ -139,6 +153,25 @@ def test_schema_covers_every_key_of_the_typescript_contract(repo: Path) -> None:
     assert not missing, f"keys in model-json.ts not covered by the test schema: {missing}"
 
 
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_bundles_match_schema_and_their_files(repo: Path, bundle: str) -> None:
+    folder = repo / bundle
+    m = json.loads((folder / "model.json").read_text())
+    check(m, SCHEMA, "model")
+    assert m["bundle"]["format"] == 2
+    assert {"golden", "report"} <= set(m["bundle"]["files"])
+    for entry in [*m["bundle"]["files"].values(), m["onnx"]]:
+        assert "/" not in entry["file"] and ".." not in entry["file"]
+        blob = (folder / entry["file"]).read_bytes()
+        assert hashlib.sha256(blob).hexdigest() == entry["sha256"] and len(blob) == entry["bytes"], entry[
+            "file"
+        ]
+    assert set(m["sensors"]) == set(m["features"]) == set(m["aliases"])
+    assert "rolling_origin" in m["metrics"], (
+        "both data sets have a time column: the headline is forward in time"
+    )
+
+
 def test_model_json_matches_schema(model: dict[str, Any]) -> None:
     check(model, SCHEMA, "model")
 
@@ -148,7 +181,7 @@ def test_model_json_content(model: dict[str, Any], repo: Path) -> None:
     blob = onnx_path.read_bytes()
     assert hashlib.sha256(blob).hexdigest() == model["onnx"]["sha256"]
     assert len(blob) == model["onnx"]["bytes"]
-    assert 20_000 < len(blob) < 1_000_000
+    assert 20_000 < len(blob) < 2_000_000
     assert model["features"] == [f"Sensor-{i}" for i in range(1, 591)]
     assert list(model["aliases"]) == model["features"]
     assert model["onnx"]["opset"]["ai.onnx.ml"] == 3
@@ -168,25 +201,35 @@ def test_model_json_content(model: dict[str, Any], repo: Path) -> None:
         "feature_0",
         "V1",
     ]
-    assert set(model["sensors"]) == set(model["features"])
     assert 0.0 < model["threshold"]["value"] < 1.0 and model["threshold"]["rule"]
-    cv = model["metrics"]["cv"]
+    cv, ro = model["metrics"]["cv"], model["metrics"]["rolling_origin"]
     assert 0.5 < cv["roc_auc"]["value"] < 0.9, "CV ROC-AUC > 0.9 would indicate a leak"
+    assert ro["rows"] >= model["training"]["rows"] // 2, "the rolling origin covers at least the latest half"
     for proto in model["metrics"].values():
         for k, m in proto.items():
             if isinstance(m, dict):
                 lo, hi = m["ci95"]
                 assert lo <= m["value"] + 1e-9 and m["value"] <= hi + 1e-9, k
-    assert model["bundle"]["format"] == 2
-    for entry in model["bundle"]["files"].values():
-        assert "/" not in entry["file"] and entry["file"] not in (".", "..")
-        blob = (repo / "public" / "models" / entry["file"]).read_bytes()
-        assert hashlib.sha256(blob).hexdigest() == entry["sha256"] and len(blob) == entry["bytes"]
     tr = model["training"]
     assert tr["rows"] == 1175 and tr["fails"] == 80
     assert tr["from"].startswith("2008-07-19") and tr["to"].startswith("2008-09-29")
     assert "UCI" in tr["source"] and "CC BY 4.0" in tr["licence"]
+    assert model["recipe"]["params"]["bag_size"] >= 5 or model["recipe"]["params"].get("C") is not None
     for f in tr["data_files"]:
         assert (
             hashlib.sha256((repo / "training" / "data" / f["name"]).read_bytes()).hexdigest() == f["sha256"]
         )
+
+
+def test_evaluation_cache_rebuilds_the_shipped_choice(repo: Path, model: dict[str, Any]) -> None:
+    """The committed evaluation is the one the shipped model.json reports (so --from-evaluation is honest)."""
+    from training.evaluate import load_evaluation
+    from training.selection import choose
+
+    ev = load_evaluation(repo / "training" / "reports" / "evaluation.json")
+    choose(ev)
+    res = ev.result(ev.chosen)
+    assert res.rolling_origin is not None
+    assert model["metrics"]["rolling_origin"]["roc_auc"]["value"] == res.rolling_origin.roc_auc.value
+    assert model["threshold"]["value"] == round(res.threshold, 8)
+    assert ev.data_files == {f["name"]: f["sha256"] for f in model["training"]["data_files"]}

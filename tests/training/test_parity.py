@@ -1,5 +1,6 @@
-"""The shipped ONNX agrees with XGBoost; a fresh export (with remapped features and a non-default
-base score) agrees too."""
+"""The shipped bundle's ONNX agrees with its golden file on every training wafer; every recipe's bag
+exports to a graph that agrees with Python within 1e-5 (missing readings, an all-missing wafer, the
+in-graph imputation and missing-reading count, a linear member)."""
 
 from __future__ import annotations
 
@@ -7,92 +8,102 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
-from sklearn.pipeline import Pipeline
+import pytest
 
-from training.data_io import load_secom
-from training.export import PARITY_TOL, check_parity, onnx_predict, serialize, to_onnx, xgb_predict
-from training.models import BalancedXGB, SensorScreen
+from training.dataset import load_config, load_dataset, read_wafer_csv
+from training.export import PARITY_TOL, check_parity, onnx_predict, serialize, to_onnx, used_inputs
+from training.models import RECIPES, SEED, Bag
 
-
-def golden(repo: Path) -> dict:
-    return json.loads((repo / "tests" / "fixtures" / "golden.json").read_text())
+SHIPPED = Path(__file__).resolve().parents[2] / "public" / "models"
 
 
-def test_shipped_onnx_matches_golden(repo: Path) -> None:
-    g = golden(repo)
-    blob = (repo / "public" / "models" / "secom-xgb.onnx").read_bytes()
+def golden(folder: Path = SHIPPED) -> dict[str, Any]:
+    return json.loads((folder / "golden.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def secom(repo: Path) -> Any:
+    return load_dataset(load_config(repo / "training" / "data" / "secom.toml"))
+
+
+def test_shipped_onnx_matches_golden_on_every_training_wafer(secom: Any) -> None:
+    g = golden()
+    model = json.loads((SHIPPED / "model.json").read_text())
+    blob = (SHIPPED / model["onnx"]["file"]).read_bytes()
     assert hashlib.sha256(blob).hexdigest() == g["model_sha256"]
-    model = json.loads((repo / "public" / "models" / "model.json").read_text())
-    assert g["threshold"] == model["threshold"]["value"]
-    assert g["features"] == model["features"]
+    assert g["threshold"] == model["threshold"]["value"] and g["features"] == model["features"]
     X = np.array([[np.nan if v is None else v for v in w["values"]] for w in g["wafers"]], dtype=np.float64)
     assert X.shape == (len(g["wafers"]), 590) and len(g["wafers"]) >= 30
     assert np.isnan(X).sum(axis=1).max() > 50, "golden set includes wafers with many missing values"
-    labels = load_secom(repo / "training" / "data").y[[w["secom_index"] for w in g["wafers"]]]
-    assert set(labels.tolist()) == {0, 1}
+    assert set(secom.y[[w["row"] for w in g["wafers"]]].tolist()) == {0, 1}
     label, p = onnx_predict(blob, X)
     expected = np.array([w["probability"] for w in g["wafers"]])
     assert np.max(np.abs(p - expected)) <= PARITY_TOL
-    assert np.array_equal(p >= g["threshold"], expected >= g["threshold"])
     assert np.array_equal(label, (p > 0.5).astype(np.int64))
+    # every training wafer
+    assert g["training"]["ids"] == secom.ids
+    _, p_all = onnx_predict(blob, secom.X)
+    assert np.max(np.abs(p_all - np.array(g["training"]["probabilities"]))) <= PARITY_TOL
     assert len(g["sample"]["probabilities"]) == 100
 
 
-def test_shipped_onnx_structure(repo: Path) -> None:
-    m = onnx.load(str(repo / "public" / "models" / "secom-xgb.onnx"))
+def test_shipped_onnx_structure() -> None:
+    model = json.loads((SHIPPED / "model.json").read_text())
+    m = onnx.load(str(SHIPPED / model["onnx"]["file"]))
     onnx.checker.check_model(m)
     assert {o.domain: o.version for o in m.opset_import}["ai.onnx.ml"] == 3
     ops = [n.op_type for n in m.graph.node]
-    assert "TreeEnsembleClassifier" in ops and "ZipMap" not in ops
+    assert "ZipMap" not in ops and ("TreeEnsembleClassifier" in ops or "LinearClassifier" in ops)
     assert [i.name for i in m.graph.input] == ["input"]
-    dims = m.graph.input[0].type.tensor_type.shape.dim
-    assert dims[1].dim_value == 590
     assert [o.name for o in m.graph.output] == ["label", "probabilities"]
-    assert m.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
-    assert m.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert m.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
 
 
-def test_fresh_export_parity_with_screening_and_base_score(repo: Path) -> None:
-    d = load_secom(repo / "training" / "data")
-    X, y = d.X[:500], d.y[:500]
-    for base_score in (None, 0.2):
-        est = Pipeline(
-            [
-                ("screen", SensorScreen(max_missing=0.3, max_mode_share=0.95)),
-                (
-                    "xgb",
-                    BalancedXGB(
-                        n_estimators=30, max_depth=3, n_jobs=1, random_state=0, base_score=base_score
-                    ),
-                ),
-            ]
-        ).fit(X, y)
-        assert est.named_steps["screen"].keep_.size < 590
-        blob = serialize(to_onnx(est))
-        # all wafers, including ones with missing readings, plus a row of all-missing readings
-        Xall = np.vstack([d.X, np.full((1, 590), np.nan)])
-        diff = check_parity(est, blob, Xall, threshold=0.1)
-        assert diff <= PARITY_TOL
-        _, p = onnx_predict(blob, Xall)
-        assert np.max(np.abs(p - xgb_predict(est, Xall))) <= PARITY_TOL
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.key)
+def test_every_recipe_exports_a_bag_with_parity(secom: Any, recipe: Any) -> None:
+    X, y = secom.X[:400], secom.y[:400]
+    k = 3 if recipe.seeded else 1
+    bag = Bag([recipe.make(SEED + i, True).fit(X, y) for i in range(k)])
+    onx = to_onnx(bag, 590, "t")
+    blob = serialize(onx)
+    assert check_parity(bag, blob, secom.X, threshold=0.3) <= PARITY_TOL  # every wafer + an all-missing one
+    ops = [n.op_type for n in onx.graph.node]
+    assert ops.count("TreeEnsembleClassifier") + ops.count("LinearClassifier") == 1
+    if "count" in dict(bag.members[0].steps):
+        assert {"IsNaN", "ReduceSum", "Concat"} <= set(ops)
+    used = used_inputs(bag, 590)
+    assert 0 < len(used) <= 590 and max(used) < 590
 
 
-def test_edit_probe_matches_shipped_onnx(repo: Path) -> None:
+def test_bag_averages_margins_not_probabilities(secom: Any) -> None:
+    from training.models import margin, sigmoid
+
+    recipe = next(r for r in RECIPES if r.key == "xgb_d2_reg")
+    bag = Bag([recipe.make(SEED + i, True).fit(secom.X[:300], secom.y[:300]) for i in range(3)])
+    m = np.mean([margin(b, secom.X[300:400]) for b in bag.members], axis=0)
+    _, p = onnx_predict(serialize(to_onnx(bag, 590, "t")), secom.X[300:400])
+    assert np.max(np.abs(p - sigmoid(m))) <= PARITY_TOL
+    mean_p = np.mean([sigmoid(margin(b, secom.X[300:400])) for b in bag.members], axis=0)
+    assert np.max(np.abs(mean_p - sigmoid(m))) > 1e-4, (
+        "the two averages differ, so the check above means something"
+    )
+
+
+def test_edit_probe_matches_shipped_onnx(repo: Path, secom: Any) -> None:
     """The e2e test edits one cell of the sample CSV in the browser; the expected probability is here."""
-    from training.data_io import FEATURES, read_wafer_csv
-
-    g = golden(repo)
+    g = golden()
     probe = g["edit_probe"]
     assert set(probe) == {"row", "feature", "value", "probability"}
     assert isinstance(probe["row"], int) and isinstance(probe["value"], str)
     assert re.fullmatch(r"-?\d+(\.\d+)?", probe["value"]), "formatted like the file's numbers"
-    blob = (repo / "public" / "models" / "secom-xgb.onnx").read_bytes()
-    _, Xs = read_wafer_csv(repo / "tests" / "fixtures" / "wafer" / g["sample"]["file"])
-    assert 0 <= probe["row"] < Xs.shape[0]
-    j = FEATURES.index(probe["feature"])
+    model = json.loads((SHIPPED / "model.json").read_text())
+    blob = (SHIPPED / model["onnx"]["file"]).read_bytes()
+    _, Xs = read_wafer_csv(repo / "tests" / "fixtures" / "wafer" / g["sample"]["file"], secom.features)
+    j = secom.features.index(probe["feature"])
     Xe = Xs[probe["row"] : probe["row"] + 1].copy()
     assert not float(probe["value"]) == Xe[0, j], "the edit changes the cell"
     Xe[0, j] = float(probe["value"])
@@ -101,8 +112,7 @@ def test_edit_probe_matches_shipped_onnx(repo: Path) -> None:
     assert abs(float(p_after[0]) - probe["probability"]) <= PARITY_TOL
     assert abs(float(p_before[0]) - g["sample"]["probabilities"][probe["row"]]) <= PARITY_TOL
     assert abs(float(p_after[0]) - float(p_before[0])) >= 0.1
-    # the value lies inside the sensor's training range
-    stats = json.loads((repo / "public" / "models" / "model.json").read_text())["sensors"][probe["feature"]]
+    stats = model["sensors"][probe["feature"]]
     assert stats["min"] <= float(probe["value"]) <= stats["max"]
 
 

@@ -463,7 +463,7 @@ describe('edits are never dropped silently', () => {
 });
 
 describe('the wafer explanation panel and the top_sensors download', () => {
-  const probe = (JSON.parse(readFileSync(path('tests/fixtures/golden.json'), 'utf8')) as { edit_probe: { row: number; feature: string; value: string; probability: number } }).edit_probe;
+  const probe = (JSON.parse(readFileSync(path('public/models/golden.json'), 'utf8')) as { edit_probe: { row: number; feature: string; value: string; probability: number } }).edit_probe;
 
   test('explainWafer opens a wafer, follows an edit of it, and a new file closes it', async () => {
     const { app } = await startedApp();

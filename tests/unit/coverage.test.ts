@@ -60,6 +60,15 @@ describe('lines of only delimiters', () => {
 const LOW = 'tests/fixtures/bad/low-coverage.csv';
 const used = treeFeatureIndices(onnxBytes, modelJson.features.length).map((f) => modelJson.features[f]!);
 const header = sampleLines[0]!.split(',');
+const N = used.length;
+const HALF = Math.ceil(N / 2);
+/** Readings of the model's sensors in row `row` (0-based, after the header) of a quote-free fixture. */
+function fixtureReadings(rel: string, row: number): number {
+  const [head, ...rows] = readFileSync(path(rel), 'utf8').split(/\r?\n/).filter((l) => l !== '');
+  const names = head!.split(',');
+  const cells = rows[row]!.split(',');
+  return used.filter((name) => names.includes(name) && (cells[names.indexOf(name)] ?? '').trim() !== '').length;
+}
 
 /** The results as a full pass over every row's window and export would count them. */
 async function recount(engine: Engine): Promise<Pick<ResultsSummary, 'scored' | 'flagged' | 'lowCoverage'>> {
@@ -78,26 +87,30 @@ async function exportRows(engine: Engine): Promise<string[][]> {
 }
 
 describe('sensor coverage', () => {
-  test('the sensors the model uses are read from the ONNX trees: the 39 split on, of the 40 selected', () => {
-    expect(used).toHaveLength(39);
-    expect(used.length).toBeLessThanOrEqual(modelJson.recipe.selected_features);
-    expect(used.slice(0, 3)).toEqual(['Sensor-1', 'Sensor-11', 'Sensor-22']);
+  test('the sensors the model uses are read from the ONNX graph, as the training pipeline counts them', () => {
+    const golden = JSON.parse(readFileSync(path('public/models/golden.json'), 'utf8')) as { model_sensors: string[] };
+    expect(used).toEqual(golden.model_sensors);
+    expect(used.length).toBe(modelJson.recipe.selected_features);
+    expect(used.length).toBeGreaterThan(10);
     expect(() => treeFeatureIndices(new Uint8Array([0x3a, 0x02, 0x0a]), 590)).toThrowError(expect.objectContaining({ code: 'model-invalid' }));
     expect(() => treeFeatureIndices(onnxBytes, 100)).toThrowError(expect.objectContaining({ code: 'model-invalid' }));
   });
 
   test('the rule: fewer than half of the model sensors is low coverage', () => {
     expect([isLowCoverage(0, 39), isLowCoverage(19, 39), isLowCoverage(20, 39), isLowCoverage(39, 39)]).toEqual([true, true, false, false]);
+    expect([isLowCoverage(HALF - 1, N), isLowCoverage(HALF, N)]).toEqual([true, false]);
   });
 
   test('wafers with (almost) no readings are named, not scored, and left out of the counts', async () => {
     const engine = await readyEngine();
     const loaded = unwrap(await engine.load(fileFromDisk(LOW), THRESHOLD));
     const r = loaded.results!;
-    expect([r.rows, r.scored, r.lowCoverage, r.lowCoverageScored, r.modelSensors]).toEqual([12, 10, 2, false, 39]);
+    expect([r.rows, r.scored, r.lowCoverage, r.lowCoverageScored, r.modelSensors]).toEqual([12, 10, 2, false, N]);
+    const k806 = fixtureReadings(LOW, 5);
+    expect(k806).toBeGreaterThan(0);
     expect(r.lowCoverageWafers).toEqual([
       { row: 2, name: 'Wafer-803', readings: 0 },
-      { row: 5, name: 'Wafer-806', readings: 7 },
+      { row: 5, name: 'Wafer-806', readings: k806 },
     ]);
     expect(await recount(engine)).toEqual({ scored: r.scored, flagged: r.flagged, lowCoverage: 2 });
     expect(r.histogram.reduce((a, b) => a + b, 0)).toBe(10);
@@ -105,11 +118,11 @@ describe('sensor coverage', () => {
     const win = unwrap(await engine.window({ start: 0, count: 12, colStart: 0, colCount: 0, order: 'probability-desc' }));
     expect(win.rows.slice(-2).map((w) => [w.name, w.probability, w.modelReadings])).toEqual([
       ['Wafer-803', null, 0],
-      ['Wafer-806', null, 7],
+      ['Wafer-806', null, k806],
     ]);
     const rows = await exportRows(engine);
-    expect(rows[3]!.slice(-2)).toEqual(['', 'Not scored: low coverage (0 of 39 model sensors read)']);
-    expect(rows[6]!.slice(-2)).toEqual(['', 'Not scored: low coverage (7 of 39 model sensors read)']);
+    expect(rows[3]!.slice(-2)).toEqual(['', `Not scored: low coverage (0 of ${N} model sensors read)`]);
+    expect(rows[6]!.slice(-2)).toEqual(['', `Not scored: low coverage (${k806} of ${N} model sensors read)`]);
     const flaggedOnly = unwrap(await engine.exportCsv({ threshold: THRESHOLD, onlyFlagged: true }));
     expect(flaggedOnly.rows).toBe(r.flagged);
   });
@@ -122,7 +135,7 @@ describe('sensor coverage', () => {
     expect(await recount(engine)).toEqual({ scored: 12, flagged: on.flagged, lowCoverage: 2 });
     const rows = await exportRows(engine);
     expect(Number(rows[3]!.at(-2))).toBeGreaterThan(0);
-    expect(rows[3]!.at(-1)).toMatch(/^(Fault|OK) \(low coverage: 0 of 39 model sensors read\)$/);
+    expect(rows[3]!.at(-1)).toMatch(new RegExp(`^(Fault|OK) \\(low coverage: 0 of ${N} model sensors read\\)$`));
     const off = results(await engine.scoreLowCoverage(false, THRESHOLD));
     expect([off.scored, off.lowCoverageScored]).toEqual([10, false]);
     expect(await recount(engine)).toEqual({ scored: 10, flagged: off.flagged, lowCoverage: 2 });
@@ -132,19 +145,21 @@ describe('sensor coverage', () => {
     const engine = await readyEngine();
     await loadOk(engine, fileFromDisk(LOW));
     const sample = sampleLines.slice(1).map((l) => l.split(','));
-    // Give Wafer-803 readings (its sample values, 1 where the sample has none) for 20 of the 39 model sensors.
-    const cols = used.slice(0, 20).map((name) => header.indexOf(name));
+    // Give Wafer-803 readings (its sample values, 1 where the sample has none) for half of the model sensors.
+    const cols = used.slice(0, HALF).map((name) => header.indexOf(name));
     let last: ResultsSummary | null = null;
     for (const col of cols) last = results(await engine.setCell({ row: 2, col, text: sample[2]![col] || '1' }, THRESHOLD));
     expect([last!.lowCoverage, last!.scored, last!.lowCoverageWafers.map((w) => w.name)]).toEqual([1, 11, ['Wafer-806']]);
     expect(await recount(engine)).toEqual({ scored: 11, flagged: last!.flagged, lowCoverage: 1 });
     const win = unwrap(await engine.window({ start: 2, count: 1, colStart: 0, colCount: 0, order: 'file' }));
-    expect([win.rows[0]!.modelReadings, win.rows[0]!.probability === null]).toEqual([20, false]);
+    expect([win.rows[0]!.modelReadings, win.rows[0]!.probability === null]).toEqual([HALF, false]);
     // Clearing one reading drops it below half again; an edit of a sensor the model does not use changes nothing.
     const back = results(await engine.setCell({ row: 2, col: cols[0]!, text: '' }, THRESHOLD));
     expect([back.lowCoverage, back.scored]).toEqual([2, 10]);
     expect(await recount(engine)).toEqual({ scored: 10, flagged: back.flagged, lowCoverage: 2 });
-    const unused = results(await engine.setCell({ row: 2, col: header.indexOf('Sensor-2'), text: '5' }, THRESHOLD));
+    const unusedName = modelJson.features.find((f) => !used.includes(f));
+    if (unusedName === undefined) throw new Error('the model reads every sensor');
+    const unused = results(await engine.setCell({ row: 2, col: header.indexOf(unusedName), text: '5' }, THRESHOLD));
     expect([unused.lowCoverage, unused.scored]).toEqual([2, 10]);
   });
 
@@ -155,7 +170,9 @@ describe('sensor coverage', () => {
     const r = results(await engine.predict({ acceptMappingIssues: true, threshold: THRESHOLD }));
     expect([r.rows, r.scored, r.flagged, r.lowCoverage]).toEqual([12, 0, 0, 12]);
     const rows = await exportRows(engine);
-    expect(rows.slice(1).every((row) => row.at(-1) === 'Not scored: low coverage (6 of 39 model sensors read)')).toBe(true);
+    const k = fixtureReadings('tests/fixtures/bad/missing-most.csv', 0);
+    expect(k).toBeLessThan(HALF);
+    expect(rows.slice(1).every((row) => row.at(-1) === `Not scored: low coverage (${k} of ${N} model sensors read)`)).toBe(true);
   });
 });
 

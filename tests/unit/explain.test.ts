@@ -12,12 +12,12 @@ import { TreeExplainer } from '../../workers/engine/treeshap';
 import { explainJson, modelJson, onnxBytes, path } from './helpers';
 
 interface GoldenWafer {
-  secom_index: number;
+  row: number;
   values: (number | null)[];
   probability: number;
   contribs: { bias: number; margin: number; values: Record<string, number> };
 }
-const golden = JSON.parse(readFileSync(path('tests/fixtures/golden.json'), 'utf8')) as { wafers: GoldenWafer[] };
+const golden = JSON.parse(readFileSync(path('public/models/golden.json'), 'utf8')) as { wafers: GoldenWafer[]; model_sensors: string[] };
 const features = modelJson.features;
 const nF = features.length;
 const explainer = Explainer.fromJson(explainJson, features);
@@ -41,8 +41,8 @@ describe('TreeSHAP parity with xgboost pred_contribs', () => {
     const withMissing = golden.wafers.filter((w) => w.values.filter((v) => v === null).length > 50);
     expect(withMissing.length).toBeGreaterThan(0);
     for (const w of golden.wafers) {
-      expect(maxGoldenDiff(w, false), `wafer ${w.secom_index}`).toBeLessThanOrEqual(1e-5);
-      expect(maxGoldenDiff(w, true), `wafer ${w.secom_index} (tables)`).toBeLessThanOrEqual(1e-5);
+      expect(maxGoldenDiff(w, false), `wafer ${w.row}`).toBeLessThanOrEqual(1e-5);
+      expect(maxGoldenDiff(w, true), `wafer ${w.row} (tables)`).toBeLessThanOrEqual(1e-5);
       expect(Math.abs(explainer.explain(rowOf(w.values)).margin - w.contribs.margin)).toBeLessThanOrEqual(1e-5);
     }
   });
@@ -55,9 +55,12 @@ describe('TreeSHAP parity with xgboost pred_contribs', () => {
     expect(phi[j]).toBeCloseTo((w as GoldenWafer).contribs.values[features[j] as string] ?? 0, 6);
   });
 
-  test('the shipped explain.json has the ONNX trees: 300 trees over the same 40 sensors', () => {
-    expect(explainJson.members).toHaveLength(1);
-    expect(explainer.usedFeatures).toHaveLength(40);
+  test('the shipped explain.json has the ONNX trees: a bag of 5, 1/5 each, contributions only on the sensors the graph reads', () => {
+    expect(explainJson.members.map((m) => m.weight)).toEqual([0.2, 0.2, 0.2, 0.2, 0.2]);
+    // the members' inputs (after screening) hold every sensor the trees split on
+    const inputs = new Set(explainer.usedFeatures.map((j) => features[j]));
+    expect(golden.model_sensors.every((f) => inputs.has(f))).toBe(true);
+    for (const w of golden.wafers) for (const f of Object.keys(w.contribs.values)) expect(golden.model_sensors).toContain(f);
   });
 });
 
@@ -98,7 +101,7 @@ describe('the sum property: contributions + base = logit of the ONNX P(fail)', (
       const { phi, base, margin } = explainer.explain(r);
       const total = phi.reduce((a, b) => a + b, 0) + base;
       expect(Math.abs(total - margin)).toBeLessThan(1e-9);
-      // float32 in onnxruntime: 300 leaf values summed and a float32 probability; 1e-4 in log-odds covers both.
+      // float32 in onnxruntime: 1500 leaf values summed and a float32 probability; 1e-4 in log-odds covers both.
       expect(Math.abs(total - logit(probs[i] as number))).toBeLessThan(1e-4);
       // contributions only where the trees read
       for (let j = 0; j < nF; j++) if (!used.includes(j)) expect(phi[j]).toBe(0);
@@ -107,7 +110,7 @@ describe('the sum property: contributions + base = logit of the ONNX P(fail)', (
 
   test('a single tree: contributions sum to its leaf minus its expected value, for every path', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 299 }), fc.array(fc.oneof(fc.double({ min: -5, max: 5, noNaN: true }), fc.constant(Number.NaN)), { minLength: 40, maxLength: 40 }), (k, x) => {
+      fc.property(fc.integer({ min: 0, max: 299 }), fc.array(fc.oneof(fc.double({ min: -5, max: 5, noNaN: true }), fc.constant(Number.NaN)), { minLength: 600, maxLength: 600 }), (k, x) => {
         const member = explainJson.members[0];
         if (member?.kind !== 'trees') throw new Error('expected a trees member');
         const tree = new TreeExplainer(member.trees[k] as never);
@@ -132,7 +135,7 @@ describe('explain.json validation', () => {
 describe('members the shipped model does not have: the missing-reading count, a linear model, weights', () => {
   // Written by tests/training/test_explain.py (mixed_fixture): 0.7 × trees with the count + 0.3 × a median-imputed,
   // robust-scaled logistic regression, with the training library's contributions for 12 wafers.
-  const mixed = JSON.parse(readFileSync(path('tests/fixtures/explain-mixed.json'), 'utf8')) as { explain: unknown; wafers: Omit<GoldenWafer, 'secom_index' | 'probability'>[] };
+  const mixed = JSON.parse(readFileSync(path('tests/fixtures/explain-mixed.json'), 'utf8')) as { explain: unknown; wafers: Omit<GoldenWafer, 'row' | 'probability'>[] };
   const mixedExplainer = Explainer.fromJson(mixed.explain, features);
 
   test('contributions per feature, the count and the bias match Python within 1e-5, and add up to the margin', () => {

@@ -9,10 +9,12 @@ interface Golden {
   model_sha256: string;
   threshold: number;
   features: string[];
-  wafers: { secom_index: number; values: (number | null)[]; probability: number }[];
+  wafers: { id: string; row: number; values: (number | null)[]; probability: number }[];
   sample: { file: string; probabilities: number[] };
+  /** Every training wafer's probability, in time order (= the UCI files' order for SECOM). */
+  training: { ids: string[]; probabilities: number[] };
 }
-const golden = JSON.parse(readFileSync(path('tests/fixtures/golden.json'), 'utf8')) as Golden;
+const golden = JSON.parse(readFileSync(path('public/models/golden.json'), 'utf8')) as Golden;
 
 describe('golden parity', () => {
   test('golden.json describes the shipped model', async () => {
@@ -38,10 +40,23 @@ describe('golden parity', () => {
     expect(Math.max(...probs) - Math.min(...probs)).toBeGreaterThan(0.1);
   });
 
+  test('every training wafer (training/data, 1175 × 590) scored in onnxruntime-web matches Python within 1e-5', async () => {
+    const model = await Model.create(modelJson, onnxBytes);
+    const lines = readFileSync(path('training/data/secom_train.data'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    expect(lines).toHaveLength(golden.training.probabilities.length);
+    const nF = modelJson.features.length;
+    const matrix = new Float32Array(lines.length * nF);
+    lines.forEach((line, r) => line.trim().split(/\s+/).forEach((t, c) => (matrix[r * nF + c] = t === 'NaN' ? Number.NaN : Number(t))));
+    const probs = await model.score(matrix, lines.length);
+    let worst = 0;
+    golden.training.probabilities.forEach((p, r) => (worst = Math.max(worst, Math.abs((probs[r] as number) - p))));
+    expect(worst).toBeLessThan(1e-5);
+  });
+
   test('golden wafers written as a CSV and loaded through load() match', async () => {
     const engine = await readyEngine();
     const header = ['wafer_id', ...modelJson.features].join(',');
-    const lines = golden.wafers.map((w) => [`W${w.secom_index}`, ...w.values.map((v) => (v === null ? '' : String(v)))].join(','));
+    const lines = golden.wafers.map((w) => [w.id, ...w.values.map((v) => (v === null ? '' : String(v)))].join(','));
     const loaded = unwrap(await engine.load(fileFromText(`${header}\n${lines.join('\n')}\n`, 'golden.csv'), THRESHOLD));
     const summary = loaded.summary;
     expect(summary.rows).toBe(golden.wafers.length);
@@ -49,7 +64,7 @@ describe('golden parity', () => {
     expect(summary.idColumn).toBe(0);
     const win = unwrap(await engine.window({ start: 0, count: golden.wafers.length, colStart: 0, colCount: 1, order: 'file' }));
     win.rows.forEach((row, i) => {
-      expect(row.name).toBe(`W${golden.wafers[i]?.secom_index}`);
+      expect(row.name).toBe(golden.wafers[i]?.id);
       expect(Math.abs((row.probability ?? -1) - (golden.wafers[i]?.probability ?? 0))).toBeLessThan(1e-5);
     });
   });
