@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import RobustScaler, StandardScaler
 
-from training.data_io import FEATURES, load_secom
+from training.dataset import load_config, load_dataset
 from training.explain import (
     MISSING_COUNT,
     MISSING_COUNT_NAME,
@@ -27,7 +27,7 @@ from training.explain import (
     golden_contribs,
     reference_contribs,
 )
-from training.models import BalancedXGB, MeanProba, MissingCount, SensorScreen, candidates
+from training.models import Bag, BalancedXGB, MissingCount, SensorScreen, recipes
 
 # The linear members are fitted on raw SECOM scales and may stop short of convergence: their attribution is
 # exact for whatever coefficients they have, which is all these tests are about.
@@ -63,7 +63,7 @@ def _margin(est: object, X: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def data(repo: Path):
-    return load_secom(repo / "training" / "data")
+    return load_dataset(load_config(repo / "training" / "data" / "secom.toml"))
 
 
 def _small_xgb(**kw: object) -> BalancedXGB:
@@ -109,9 +109,9 @@ def test_contributions_add_up_and_trees_reproduce_the_margin(name: str, data) ->
     X, y = data.X[:400], data.y[:400]
     est = RECIPES[name]().fit(X, y)
     rows = X[::7]
-    explain = build_explain(est, X)
+    explain = build_explain(est, X, data.features)
     json.dumps(explain, allow_nan=False)  # writable as JSON
-    c = reference_contribs(est, X, rows)
+    c = reference_contribs(est, X, rows, data.features)
     recipe_margin = _margin(est, rows)
     total = c.features.sum(axis=1) + c.missing_count + c.bias
     assert np.max(np.abs(total - c.margin)) < 1e-4
@@ -120,7 +120,7 @@ def test_contributions_add_up_and_trees_reproduce_the_margin(name: str, data) ->
     # rows with missing readings are among them, and features outside the recipe's inputs get nothing
     assert np.isnan(rows).any()
     used = {j for m in explain["members"] for j in m["inputs"] if j != MISSING_COUNT}
-    assert not np.any(c.features[:, sorted(set(range(len(FEATURES))) - used)])
+    assert not np.any(c.features[:, sorted(set(range(len(data.features))) - used)])
     if "count" in name:
         assert any(MISSING_COUNT in m["inputs"] for m in explain["members"])
         if _uses_count(explain):
@@ -147,22 +147,26 @@ def _uses_count(explain: dict) -> bool:
 
 def test_bag_weights_and_base_margins(data) -> None:
     est = RECIPES["bag of trees"]().fit(data.X[:300], data.y[:300])
-    explain = build_explain(est, data.X[:300])
+    explain = build_explain(est, data.X[:300], data.features)
     assert [m["weight"] for m in explain["members"]] == [0.5, 0.5]
     for m in explain["members"]:
         assert m["kind"] == "trees" and len(m["trees"]) == 25
         assert all(len(t["sum_hessian"]) == len(t["left_children"]) for t in m["trees"])
 
 
-def test_probability_average_is_refused(data) -> None:
-    est = MeanProba([Pipeline([("xgb", _small_xgb())])]).fit(data.X[:200], data.y[:200])
-    with pytest.raises(NotExplainable, match="probabilities"):
-        build_explain(est, data.X[:200])
+def test_a_step_without_an_exact_explanation_is_refused(data) -> None:
+    from sklearn.impute import KNNImputer
+
+    est = Pipeline([("impute", KNNImputer()), ("xgb", _small_xgb())]).fit(data.X[:200], data.y[:200])
+    with pytest.raises(NotExplainable, match="KNNImputer"):
+        build_explain(est, data.X[:200], data.features)
 
 
 def test_shipped_explain_is_the_shipped_models(repo: Path, data) -> None:
-    """The shipped explain.json is what a refit of the shipped recipe writes, its sha256 is in model.json, and
-    the golden wafers carry that recipe's pred_contribs."""
+    """The shipped explain.json is what the bundle writer writes for a refit of the shipped bag, its sha256 is
+    in model.json, and the golden wafers carry that bag's pred_contribs (adding up to their margin)."""
+    from training.models import SEED
+
     models = repo / "public" / "models"
     manifest = json.loads((models / "model.json").read_text())
     entry = manifest["bundle"]["files"]["explain"]
@@ -170,23 +174,25 @@ def test_shipped_explain_is_the_shipped_models(repo: Path, data) -> None:
     assert hashlib.sha256(blob).hexdigest() == entry["sha256"] and len(blob) == entry["bytes"]
     shipped = json.loads(blob)
     # the shipped recipe, found by its summary in model.json (so a retrained bundle needs no change here)
-    chosen = next(c for c in candidates() if c.summary == manifest["recipe"]["summary"])
-    est = chosen.make().fit(data.X, data.y)
-    assert build_explain(est, data.X) == shipped
-    golden = json.loads((repo / "tests" / "fixtures" / "golden.json").read_text())
-    Xg = np.array(
-        [[np.nan if v is None else v for v in w["values"]] for w in golden["wafers"]], dtype=np.float64
-    )
-    c = reference_contribs(est, data.X, Xg)
+    summary = manifest["recipe"]["summary"]
+    chosen = next(r for r in recipes() if summary.startswith(r.summary))
+    k = int(manifest["recipe"]["params"]["bag_size"])
+    bag = Bag([chosen.make(SEED + i, False).fit(data.X, data.y) for i in range(k)])
+    assert build_explain(bag, data.X, data.features) == shipped
+    golden = json.loads((models / "golden.json").read_text())
+    rows = [w["row"] for w in golden["wafers"]]
+    c = reference_contribs(bag, data.X, data.X[rows], data.features)
     for i, w in enumerate(golden["wafers"]):
-        assert w["contribs"] == golden_contribs(c, i)
-        margin = math.log(w["probability"] / (1 - w["probability"]))
-        assert abs(sum(w["contribs"]["values"].values()) + w["contribs"]["bias"] - margin) < 1e-5
-    assert MISSING_COUNT_NAME not in golden["wafers"][0]["contribs"]["values"]
-    # the golden set has wafers with many missing readings, and their missing sensors do get contributions
-    many = [i for i in range(len(Xg)) if np.isnan(Xg[i]).sum() > 50]
+        assert w["contribs"] == golden_contribs(c, i, data.features)
+        p = w["probability"]
+        assert (
+            abs(sum(w["contribs"]["values"].values()) + w["contribs"]["bias"] - math.log(p / (1 - p))) < 1e-5
+        )
+    # golden has wafers with many missing readings, and their missing sensors do get contributions
+    Xg = data.X[rows]
+    many = [i for i in range(len(rows)) if np.isnan(Xg[i]).sum() > 50]
     assert many and any(
-        golden["wafers"][i]["contribs"]["values"].get(FEATURES[j], 0.0) != 0.0
+        golden["wafers"][i]["contribs"]["values"].get(data.features[j], 0.0) != 0.0
         for i in many
         for j in np.flatnonzero(np.isnan(Xg[i]))
     )
@@ -217,13 +223,13 @@ def mixed_fixture(data) -> dict:
     est = _Mixed(members, [0.7, 0.3]).fit(X, y)
     miss = np.isnan(X).sum(axis=1)
     rows = np.argsort(-miss, kind="mergesort")[:6].tolist() + list(range(0, 60, 10))
-    c = reference_contribs(est, X, X[rows])
+    c = reference_contribs(est, X, X[rows], data.features)
     return {
-        "explain": build_explain(est, X),
+        "explain": build_explain(est, X, data.features),
         "wafers": [
             {
                 "values": [None if np.isnan(v) else float(v) for v in X[r]],
-                "contribs": golden_contribs(c, i),
+                "contribs": golden_contribs(c, i, data.features),
             }
             for i, r in enumerate(rows)
         ],
