@@ -177,8 +177,43 @@ async function measureEdit(page) {
   return { ms: null };
 }
 
-/** Compare the download with the input line by line, ignoring the two appended fields. Streams both files. */
-async function compareDownload(inputPath, downloadPath) {
+/**
+ * One wafer explained, as the user sees it: a click on a wafer's name → the panel shows its P(fail) and
+ * contributions (the worker's TreeSHAP, the round trip and the render). Timed in the page, for two wafers: the
+ * first opening, then another wafer with the panel open.
+ */
+async function measureExplain(page) {
+  const times = [];
+  for (const row of [0, 1]) {
+    await page.locator('[data-testid=grid]').evaluate((el) => {
+      el.scrollLeft = 0;
+      el.scrollTop = 0;
+    });
+    const name = page.locator(`[data-testid=row-name][data-row="${row}"]`);
+    await name.waitFor({ timeout: 10000 });
+    await page.evaluate((r) => {
+      const w = /** @type {any} */ (window);
+      w.__explain = { t0: undefined, t1: undefined };
+      const shown = () => document.querySelector(`[data-testid=wafer-panel] [data-testid=wafer-panel-row]`) !== null && document.querySelector('#wafer-panel-heading')?.textContent?.includes(document.querySelector(`[data-testid=row-name][data-row="${r}"]`)?.textContent?.trim() ?? '\u0000');
+      document.querySelector(`[data-testid=row-name][data-row="${r}"]`)?.addEventListener('click', () => (w.__explain.t0 = performance.now()), { capture: true, once: true });
+      const mo = new MutationObserver(() => {
+        if (w.__explain.t0 !== undefined && shown()) {
+          w.__explain.t1 = performance.now();
+          mo.disconnect();
+        }
+      });
+      mo.observe(document.body, { subtree: true, childList: true, characterData: true });
+    }, row);
+    await name.click();
+    await page.waitForFunction(() => /** @type {any} */ (window).__explain.t1 !== undefined, null, { timeout: 10000 });
+    times.push(await page.evaluate(() => /** @type {any} */ (window).__explain.t1 - /** @type {any} */ (window).__explain.t0));
+  }
+  await page.getByTestId('wafer-panel-close').click();
+  return { firstMs: times[0] ?? null, nextMs: times[1] ?? null };
+}
+
+/** Compare the download with the input line by line, ignoring the appended fields (2, or 3 with top_sensors). Streams both files. */
+async function compareDownload(inputPath, downloadPath, appended = 2) {
   const a = createInterface({ input: createReadStream(inputPath), crlfDelay: Infinity })[Symbol.asyncIterator]();
   const b = createInterface({ input: createReadStream(downloadPath), crlfDelay: Infinity })[Symbol.asyncIterator]();
   let lines = 0;
@@ -194,7 +229,9 @@ async function compareDownload(inputPath, downloadPath) {
     }
     lines++;
     const out = y.value;
-    const cut = out.lastIndexOf(',', out.lastIndexOf(',') - 1);
+    // top_sensors has no comma (its parts are joined by "; "), so the appended fields are the last `appended`.
+    let cut = out.length;
+    for (let k = 0; k < appended; k++) cut = out.lastIndexOf(',', cut - 1);
     if (cut < 0 || out.slice(0, cut) !== x.value) {
       mismatches++;
       firstMismatch ??= `line ${lines}`;
@@ -245,6 +282,9 @@ async function appRun(appUrl, path, rows, { download }) {
     let downloadMs = null;
     let check = null;
     let memAfterDownload = null;
+    let topDownloadMs = null;
+    let topCheck = null;
+    let explain = { firstMs: null, nextMs: null };
     if (download) {
       const t0 = performance.now();
       const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 600000 }), page.getByTestId('download-button').click()]);
@@ -255,6 +295,15 @@ async function appRun(appUrl, path, rows, { download }) {
       // The edited cell is expected to differ in its row (line 2); count the rest.
       if (edit.ms !== null && check.mismatches === 1 && check.firstMismatch === 'line 2') check = { ...check, identical: true, note: 'only the edited row differs' };
       await dl.delete().catch(() => undefined);
+      explain = await measureExplain(page);
+      // The same download with the top_sensors column (issue 12, point 3).
+      await page.getByTestId('top-sensors-checkbox').check();
+      const t1 = performance.now();
+      const [dlTop] = await Promise.all([page.waitForEvent('download', { timeout: 600000 }), page.getByTestId('download-button').click()]);
+      topDownloadMs = performance.now() - t1;
+      topCheck = await compareDownload(path, await dlTop.path(), 3);
+      if (edit.ms !== null && topCheck.mismatches === 1 && topCheck.firstMismatch === 'line 2') topCheck = { ...topCheck, identical: true, note: 'only the edited row differs' };
+      await dlTop.delete().catch(() => undefined);
     }
     await context.close();
     return {
@@ -270,6 +319,10 @@ async function appRun(appUrl, path, rows, { download }) {
       jsHeapPeakPage: jsHeapPeak,
       downloadMs,
       check,
+      explainFirstMs: explain.firstMs,
+      explainNextMs: explain.nextMs,
+      topDownloadMs,
+      topCheck,
     };
   } finally {
     await browser.close();
@@ -508,6 +561,11 @@ async function main() {
         jsHeapPeakPage: median(appRuns.map((a) => a.jsHeapPeakPage)),
         downloadMs: median(appRuns.map((a) => a.downloadMs)),
         downloadIdentical: appRuns.every((a) => a.check?.identical),
+        explainFirstMs: median(appRuns.map((a) => a.explainFirstMs)),
+        explainNextMs: median(appRuns.map((a) => a.explainNextMs)),
+        topDownloadMs: median(appRuns.map((a) => a.topDownloadMs)),
+        topOverPlain: median(appRuns.map((a) => (a.topDownloadMs !== null && a.downloadMs ? a.topDownloadMs / a.downloadMs : null))),
+        topDownloadIdentical: appRuns.every((a) => a.topCheck?.identical),
         runsDetail: appRuns,
       });
     }
@@ -590,6 +648,14 @@ function markdown({ machine, results, inference, load, cli, benchSeconds }) {
     );
   }
   L.push('');
+  L.push('Explanations (issue 12): one wafer explained = click on its name → the panel shows its contributions (worker TreeSHAP + round trip + render), the first opening and then another wafer; the download with `top_sensors` against the plain one (same page, same threshold).');
+  L.push('');
+  L.push('| wafers | one wafer explained ms (first / next) | download ms | download with top_sensors ms | ÷ plain | original columns identical |');
+  L.push('|---:|---:|---:|---:|---:|:---:|');
+  for (const r of results) {
+    L.push(`| ${fmt(r.rows)} | ${fmt(r.explainFirstMs, 1)} / ${fmt(r.explainNextMs, 1)} | ${fmt(r.downloadMs)} | ${fmt(r.topDownloadMs)} | ${fmt(r.topOverPlain, 2)} | ${r.topDownloadIdentical ? 'yes' : 'NO'} |`);
+  }
+  L.push('');
   L.push('Papa modes (one run each after the parse-only runs, in a warm worker; MB/s; same splitter and read-ahead):');
   L.push('');
   const modeNames = Object.keys(results[0]?.papaModes ?? {});
@@ -609,6 +675,8 @@ function markdown({ machine, results, inference, load, cli, benchSeconds }) {
     L.push(`- longest main-thread task < 100 ms during the 100k load: ${fmt(r100.longestTaskMsMax)} ms (max over runs) ${t(r100.longestTaskMsMax < 100)}`);
     L.push(`- edit → new prediction < 100 ms (100k loaded): ${fmt(r100.editMs, 1)} ms ${t(r100.editMs !== null && r100.editMs < 100)}`);
     L.push(`- drift report for 100k wafers < 1 s after the load: ${fmt(r100.driftMs)} ms ${t(r100.driftMs !== null && r100.driftMs < 1000)}`);
+    L.push(`- one wafer explained < 20 ms (100k loaded, another wafer with the panel open): ${fmt(r100.explainNextMs, 1)} ms ${t(r100.explainNextMs !== null && r100.explainNextMs < 20)} (first opening ${fmt(r100.explainFirstMs, 1)} ms)`);
+    L.push(`- 100k download with top_sensors ≤ 1.5 × the plain download: ${fmt(r100.topOverPlain, 2)} × ${t(r100.topOverPlain !== null && r100.topOverPlain <= 1.5)}`);
     L.push(`- 100k completes, peak ≤ 2 × file (${fmt(mb(2 * r100.bytes))} MB): ${fmt(mb(r100.peakRendererBytes))} MB ${t(r100.peakRendererBytes <= 2 * r100.bytes)} (after the download: ${fmt(mb(r100.peakRendererBytesAfterDownload ?? 0))} MB); download byte-identical in the original columns: ${r100.downloadIdentical ? 'met' : 'MISSED'}`);
   }
   if (cli.length > 0) {

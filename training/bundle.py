@@ -29,6 +29,7 @@ from training.dataset import (
     read_wafer_csv,
 )
 from training.evaluate import TARGET_RECALL, Evaluation, Oof
+from training.explain import write_explain
 from training.export import (
     ONNX_OPSET,
     check_parity,
@@ -196,7 +197,8 @@ def write_report(fitted: Fitted, data: WaferData, ev: Evaluation, out: Path) -> 
     return {"report": file_entry(out / REPORT_FILE)}
 
 
-BUNDLE_WRITERS: list[BundleWriter] = [write_golden, write_report, write_reference]
+# explain.json (training/explain.py) adds the contributions to golden.json, so it comes after write_golden
+BUNDLE_WRITERS: list[BundleWriter] = [write_golden, write_report, write_reference, write_explain]
 
 
 # ---------------------------------------------------------------- model.json

@@ -17,6 +17,13 @@ export interface ModelInfo extends ModelJson {
   source: ModelSource;
   /** The bundle carries the training distribution (reference.json): drift() and the training cost curve work. */
   hasReference: boolean;
+  /** The bundle has explain.json: explain() and the download's top_sensors column are available. */
+  explanations: boolean;
+  /**
+   * The training distribution per sensor from the bundle's reference.json (101 quantiles, 0 % … 100 %), for a
+   * reading's percentile; null without reference.json (then only model.json's p01/p99 place a reading).
+   */
+  quantiles: Record<string, number[] | null> | null;
 }
 
 /** The open file, read again against the model switched to (with the user's choices; the new model's threshold). */
@@ -51,6 +58,7 @@ export type EngineErrorCode =
   | 'mapping-not-accepted' // predict() while columns are missing/duplicated and the user has not accepted it
   | 'bad-request' // row/column out of range and the like (a UI bug, reported plainly)
   | 'no-reference' // drift() with a bundle that has no reference.json
+  | 'no-explanations' // explain() or top_sensors with a bundle that has no explain.json
   | 'cancelled'
   | 'internal';
 
@@ -333,6 +341,39 @@ export interface CellUpdate {
 export interface ExportOptions {
   threshold: number;
   onlyFlagged: boolean;
+  /**
+   * Add a `top_sensors` column: the wafer's three largest contributions, e.g. `Sensor-60 (+0.84); Sensor-104
+   * (+0.41); Sensor-33 (−0.20)` (log-odds). Off by default, so the default file is unchanged.
+   */
+  topSensors?: boolean;
+}
+
+/** One sensor's share of a wafer's log-odds of fail (exact TreeSHAP / linear attribution). */
+export interface SensorContribution {
+  /** The sensor's name, or the bundle's name for the missing-reading count (a pseudo-sensor of some models). */
+  sensor: string;
+  /** Model feature index; -1 for the missing-reading count. */
+  feature: number;
+  /** The wafer's reading (edits applied); null when missing. For the missing-reading count: the count. */
+  value: number | null;
+  /** log-odds: > 0 pushes the wafer toward fault, < 0 toward pass. */
+  contribution: number;
+}
+
+/** Why a wafer got its P(fail): contributions that, added to `base`, give `margin` = logit P(fail). */
+export interface WaferExplanation {
+  row: number;
+  name: string;
+  /** The wafer's P(fail) as scored; null when not scored (low coverage). */
+  probability: number | null;
+  /** logit of the model's P(fail) for the wafer's readings (also when not scored). */
+  margin: number;
+  /** The log-odds of an average training wafer (the expected value the contributions start from). */
+  base: number;
+  /** Every non-zero contribution, largest |contribution| first. */
+  contributions: SensorContribution[];
+  /** Missing readings among the sensors the model uses. */
+  missingModelReadings: number;
 }
 
 export interface ExportResult {
@@ -554,6 +595,8 @@ export interface EngineApi {
   driftDistribution(sensor: string): Promise<Result<SensorDistribution>>;
   /** ROC, PR, reliability and cost counts of the labelled wafers; null when none is labelled and scored. */
   curves(): Promise<Result<EvaluationCurves | null>>;
+  /** The exact explanation of one wafer (data row), from its current readings (edits applied). */
+  explain(row: number): Promise<Result<WaferExplanation>>;
   /** Liveness check for the UI's heartbeat: answers at once (between slices of any long operation). */
   ping(): Promise<true>;
 }

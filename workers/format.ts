@@ -38,3 +38,8 @@ export function formatCount(n: number): string {
 export function pluralize(n: number, one: string, many = `${one}s`): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
+
+/** A contribution in log-odds as the UI and the download's top_sensors column write it: "+0.84", "−0.20" (U+2212). */
+export function signedLogOdds(c: number): string {
+  return `${c < 0 ? '\u2212' : '+'}${Math.abs(c).toFixed(2)}`;
+}

@@ -24,6 +24,7 @@ import type {
   Result,
   ResultsSummary,
   RowOrder,
+  WaferExplanation,
   WindowRequest,
 } from '../../workers/api';
 import { BatchState, batchInputs } from './batch.svelte';
@@ -214,6 +215,17 @@ export class AppState {
 
   /** A batch of files (issue 14): what only a batch has; its data is in summary/results like one file's. */
   readonly batch = new BatchState();
+
+  /** The wafer (data row) whose explanation panel is open, or null. */
+  explainedRow = $state<number | null>(null);
+  /** Its explanation, at the current data version; null while it is being computed or the panel is closed. */
+  explanation = $state.raw<WaferExplanation | null>(null);
+  /** Why the open wafer could not be explained, or null. */
+  explanationError = $state<string | null>(null);
+  /** The download gets the top_sensors column (off by default: the default file is unchanged). */
+  topSensors = $state(false);
+  /** The data version the open explanation was computed at. */
+  private explainedVersion = -1;
 
   private bridge: Bridge | null = null;
   private analysisRunning = false;
@@ -517,6 +529,8 @@ export class AppState {
     const changed = state.version !== this.dataVersion || (state.results === null) !== (this.results === null);
     this.dataVersion = state.version;
     this.results = state.results;
+    // An edit (or a rescoring) may change the open wafer's explanation: ask again at the new version.
+    if (this.explainedRow !== null && state.version !== this.explainedVersion) void this.refreshExplanation();
     if (state.results !== null && state.results.threshold !== this.threshold) void this.summarizeCoalesced(this.threshold);
     else if (this.batch.active) void this.refreshBatchResults();
     if (changed) void this.refreshAnalysis();
@@ -880,6 +894,7 @@ export class AppState {
 
   /** A new file (or none) starts with no edits, no history and none of the previous file's decisions. */
   private forgetEdits(): void {
+    this.closeExplanation();
     this.consent = false;
     this.lowCoverageChoice = false;
     this.edits.clear();
@@ -1024,7 +1039,8 @@ export class AppState {
     this.error = null;
     this.info = null;
     const onProgress = this.batch.active ? this.batchProgressHandler('export', 'Writing', this.batch.report?.loaded ?? 0) : this.progressHandler('export', 'Preparing the download');
-    const result: Result<ExportResult> = await this.engine().exportCsv({ threshold: this.threshold, onlyFlagged }, onProgress);
+    const topSensors = this.topSensors && this.canExplain;
+    const result: Result<ExportResult> = await this.engine().exportCsv({ threshold: this.threshold, onlyFlagged, ...(topSensors ? { topSensors } : {}) }, onProgress);
     this.busy = null;
     if (!result.ok) {
       this.fail(result.error);
@@ -1033,6 +1049,38 @@ export class AppState {
     const { blob, fileName, rows, threshold, neutralizedCells, editedCells } = result.value;
     this.deps.saveBlob(blob, fileName);
     this.lastExport = { fileName, rows, threshold, neutralizedCells, editedCells, onlyFlagged };
+  }
+
+  /** The model bundle has explain.json: wafers can be explained. */
+  get canExplain(): boolean {
+    return this.model?.explanations ?? false;
+  }
+
+  /** Open the explanation panel for a wafer (data row). */
+  async explainWafer(row: number): Promise<void> {
+    if (this.summary === null || !Number.isInteger(row) || row < 0 || row >= this.summary.rows) return;
+    if (this.explainedRow !== row) this.explanation = null;
+    this.explainedRow = row;
+    await this.refreshExplanation();
+  }
+
+  closeExplanation(): void {
+    this.explainedRow = null;
+    this.explanation = null;
+    this.explanationError = null;
+    this.explainedVersion = -1;
+  }
+
+  private async refreshExplanation(): Promise<void> {
+    const row = this.explainedRow;
+    if (row === null) return;
+    const version = this.dataVersion;
+    this.explainedVersion = version;
+    const result = await this.engine().explain(row);
+    // A later request (another wafer, an edit) or a close meanwhile: this answer is stale.
+    if (this.explainedRow !== row || this.explainedVersion !== version) return;
+    this.explanation = result.ok ? result.value : null;
+    this.explanationError = result.ok ? null : result.error.message;
   }
 
   focusCell(row: number, col: number): void {

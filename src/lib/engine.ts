@@ -161,6 +161,9 @@ export class EngineBridge implements Bridge {
   curves() {
     return this.call((api) => api.curves());
   }
+  explain(row: number) {
+    return this.call((api) => api.explain(row));
+  }
   async cancel(): Promise<void> {
     if (this.deathDetail !== null) return;
     await this.remote.cancel().catch(() => undefined);

@@ -9,9 +9,14 @@ export interface CellPosition {
 export interface GridExtent {
   rows: number;
   cols: number;
+  /** The wafer-name column is reachable as column NAME_COL, left of the first data column (it opens explanations). */
+  nameColumn?: boolean;
 }
 
-export type GridKeyAction = { kind: 'move'; to: CellPosition } | { kind: 'edit'; at: CellPosition };
+/** The wafer-name column's position: Enter there explains the wafer instead of editing a cell. */
+export const NAME_COL = -1;
+
+export type GridKeyAction = { kind: 'move'; to: CellPosition } | { kind: 'edit'; at: CellPosition } | { kind: 'explain'; at: CellPosition };
 
 /** Rows a Page Up/Down moves: a viewport's worth, less one so the previous edge row stays in sight. */
 export function pageRows(bodyHeight: number, rowHeight: number): number {
@@ -21,7 +26,7 @@ export function pageRows(bodyHeight: number, rowHeight: number): number {
 function clampedMove(pos: number, col: number, extent: GridExtent): GridKeyAction {
   return {
     kind: 'move',
-    to: { pos: Math.min(extent.rows - 1, Math.max(0, pos)), col: Math.min(extent.cols - 1, Math.max(0, col)) },
+    to: { pos: Math.min(extent.rows - 1, Math.max(0, pos)), col: Math.min(extent.cols - 1, Math.max(extent.nameColumn ? NAME_COL : 0, col)) },
   };
 }
 
@@ -46,8 +51,9 @@ export function gridKeyAction(key: string, ctrl: boolean, at: CellPosition, page
     case 'End':
       return ctrl ? clampedMove(extent.rows - 1, extent.cols - 1, extent) : clampedMove(pos, extent.cols - 1, extent);
     case 'Enter':
+      return col === NAME_COL ? { kind: 'explain', at } : { kind: 'edit', at };
     case 'F2':
-      return { kind: 'edit', at };
+      return col === NAME_COL ? null : { kind: 'edit', at };
     default:
       return null;
   }

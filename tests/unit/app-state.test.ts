@@ -41,6 +41,7 @@ class RecordingBridge implements Bridge {
   drift = () => this.engine.drift();
   driftDistribution = (sensor: string) => this.engine.driftDistribution(sensor);
   curves = () => this.engine.curves();
+  explain = (row: number) => this.note('explain', this.engine.explain(row));
   cancel = () => this.engine.cancel();
   terminated = false;
   terminate = () => {
@@ -700,5 +701,50 @@ describe('another model when the shipped one could not be loaded', () => {
     expect(await app.useShippedModel()).toBe(false);
     expect(app.modelError).toContain('The shipped model is not available: it could not be loaded when the page started');
     expect(app.summary?.rows).toBe(fixture.golden.wafers.length);
+  });
+});
+
+describe('the wafer explanation panel and the top_sensors download', () => {
+  const probe = (JSON.parse(readFileSync(path('public/models/golden.json'), 'utf8')) as { edit_probe: { row: number; feature: string; value: string; probability: number } }).edit_probe;
+
+  test('explainWafer opens a wafer, follows an edit of it, and a new file closes it', async () => {
+    const { app } = await startedApp();
+    expect(app.canExplain).toBe(true);
+    await app.loadSample();
+    await app.explainWafer(probe.row);
+    expect(app.explainedRow).toBe(probe.row);
+    const before = app.explanation;
+    expect(before?.row).toBe(probe.row);
+    await app.setCell(probe.row, modelJson.features.indexOf(probe.feature) + 1, probe.value);
+    await until(() => app.explanation !== null && app.explanation !== before);
+    expect(app.explanation?.probability).toBeCloseTo(probe.probability, 5);
+    expect(app.explanation?.contributions.find((c) => c.sensor === probe.feature)?.value).toBeCloseTo(Number(probe.value), 4);
+    await app.discardEditsAndSwitch(); // nothing pending: a no-op
+    await app.loadFile(fileFromDisk(SAMPLE), { keepEdits: false });
+    expect(app.explainedRow).toBeNull();
+    expect(app.explanation).toBeNull();
+  });
+
+  test('a row out of range is not opened; close forgets the wafer', async () => {
+    const { app, bridges } = await startedApp();
+    await app.loadSample();
+    bridges[0]!.calls = [];
+    await app.explainWafer(100);
+    expect(app.explainedRow).toBeNull();
+    expect(bridges[0]!.calls).toEqual([]);
+    await app.explainWafer(0);
+    app.closeExplanation();
+    expect(app.explanation).toBeNull();
+  });
+
+  test('the download has top_sensors only when asked', async () => {
+    const { app, saved } = await startedApp();
+    await app.loadSample();
+    await app.download(false);
+    app.topSensors = true;
+    await app.download(false);
+    const [plain, withTop] = await Promise.all(saved.map((s) => s.blob.text()));
+    expect(plain?.split('\n')[0]).not.toContain('top_sensors');
+    expect(withTop?.split('\n')[0]).toBe(`${plain?.split('\n')[0]},top_sensors`);
   });
 });

@@ -108,9 +108,9 @@ describe('export', () => {
   });
 
   test("the user's own fault_probability / prediction columns are never overwritten", async () => {
-    expect(appendedNames(['a', 'fault_probability', 'Prediction'])).toEqual({ extra: [], probability: 'fault_probability_1', prediction: 'prediction_1' });
-    expect(appendedNames(['fault_probability', 'fault_probability_1'])).toEqual({ extra: [], probability: 'fault_probability_2', prediction: 'prediction' });
-    expect(appendedNames(['a', 'Extra_2'], 2)).toEqual({ extra: ['extra_1', 'extra_2_1'], probability: 'fault_probability', prediction: 'prediction' });
+    expect(appendedNames(['a', 'fault_probability', 'Prediction'])).toEqual({ extra: [], probability: 'fault_probability_1', prediction: 'prediction_1', added: [] });
+    expect(appendedNames(['fault_probability', 'fault_probability_1'])).toEqual({ extra: [], probability: 'fault_probability_2', prediction: 'prediction', added: [] });
+    expect(appendedNames(['a', 'Extra_2'], 2)).toEqual({ extra: ['extra_1', 'extra_2_1'], probability: 'fault_probability', prediction: 'prediction', added: [] });
     const sample = readFileSync(path(SAMPLE), 'utf8').split('\n').filter((l) => l !== '');
     const text = [`${sample[0]},fault_probability,prediction`, ...sample.slice(1, 4).map((l) => `${l},0.5,mine`)].join('\n') + '\n';
     const engine = await readyEngine();

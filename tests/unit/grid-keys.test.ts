@@ -1,6 +1,6 @@
 /** The grid's key map (grid-keys.ts): moves clamp to the table, Ctrl+Home/End go to the corners, Enter/F2 edit. */
 import { describe, expect, test } from 'vitest';
-import { gridKeyAction, pageRows, type CellPosition } from '../../src/lib/grid-keys';
+import { gridKeyAction, NAME_COL, pageRows, type CellPosition } from '../../src/lib/grid-keys';
 
 const extent = { rows: 1000, cols: 50 };
 const middle: CellPosition = { pos: 500, col: 20 };
@@ -38,6 +38,17 @@ describe('gridKeyAction', () => {
   test('Enter and F2 edit the active cell', () => {
     expect(move('Enter')).toEqual({ kind: 'edit', at: middle });
     expect(move('F2')).toEqual({ kind: 'edit', at: middle });
+  });
+
+  test('with the wafer-name column: left of the first column, where Enter explains the wafer and F2 does nothing', () => {
+    const withNames = { ...extent, nameColumn: true };
+    const at = (col: number): CellPosition => ({ pos: 7, col });
+    expect(gridKeyAction('ArrowLeft', false, at(0), 15, withNames)).toEqual({ kind: 'move', to: at(NAME_COL) });
+    expect(gridKeyAction('ArrowLeft', false, at(NAME_COL), 15, withNames)).toEqual({ kind: 'move', to: at(NAME_COL) });
+    expect(gridKeyAction('ArrowRight', false, at(NAME_COL), 15, withNames)).toEqual({ kind: 'move', to: at(0) });
+    expect(gridKeyAction('Enter', false, at(NAME_COL), 15, withNames)).toEqual({ kind: 'explain', at: at(NAME_COL) });
+    expect(gridKeyAction('F2', false, at(NAME_COL), 15, withNames)).toBeNull();
+    expect(gridKeyAction('Enter', false, at(3), 15, withNames)).toEqual({ kind: 'edit', at: at(3) });
   });
 
   test('other keys are not the grid’s', () => {

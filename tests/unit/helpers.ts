@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createEngine, type Engine, type EngineOptions } from '../../workers/engine/engine';
 import type { CellUpdate, DataState, LoadResult, LoadSummary, Result, ResultsSummary } from '../../workers/api';
 import type { ModelJson } from '../../workers/model-json';
+import type { ExplainJson } from '../../workers/engine/explain';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const path = (p: string) => `${root}${p}`;
@@ -15,6 +16,9 @@ export const onnxBytes = new Uint8Array(readFileSync(path('public/models/secom-x
 export const bundleFiles: Record<string, Uint8Array> = Object.fromEntries(
   Object.entries(modelJson.bundle?.files ?? {}).map(([role, entry]) => [role, new Uint8Array(readFileSync(path(`public/models/${entry.file}`)))]),
 );
+/** The bundle's explain.json (trees with covers for exact explanations), as bytes and parsed. */
+export const explainBytes = new Uint8Array(readFileSync(path('public/models/explain.json')));
+export const explainJson = JSON.parse(new TextDecoder().decode(explainBytes)) as ExplainJson;
 
 export const SAMPLE = 'tests/fixtures/wafer/wafer_23012020_041211.csv';
 export const SAMPLE_NO_LABEL = 'tests/fixtures/wafer/test2.csv';

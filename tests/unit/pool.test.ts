@@ -13,7 +13,7 @@ import { recordsToRows, type RecordsJob, type RowsConfig } from '../../workers/e
 import { loadSession } from '../../workers/engine/load';
 import type { Session } from '../../workers/engine/session';
 import { createEngine } from '../../workers/engine/engine';
-import { SAMPLE, fileFromDisk, fileFromText, modelJson, onnxBytes, path, unwrap, loadSummary, THRESHOLD } from './helpers';
+import { SAMPLE, fileFromDisk, fileFromText, explainBytes, modelJson, onnxBytes, path, unwrap, loadSummary, THRESHOLD } from './helpers';
 
 /** Requests the channel workers have handled (the pooled path must really be taken), and of which kind. */
 let handled = 0;
@@ -173,7 +173,7 @@ describe('pooled load = in-process load', () => {
   test('the engine with a pool: load, cancel mid-load, load again', async () => {
     const pool = poolOf(2);
     const engine = createEngine({ sliceSize: 2048, pool });
-    unwrap(await engine.initFromBytes(modelJson, onnxBytes));
+    unwrap(await engine.initFromBytes(modelJson, onnxBytes, { explain: explainBytes }));
     const file = fileFromDisk(SAMPLE);
     let calls = 0;
     const r = await engine.load(file, THRESHOLD, () => {
@@ -183,7 +183,7 @@ describe('pooled load = in-process load', () => {
     const summary = unwrap(await loadSummary(engine, file));
     expect(summary.rows).toBe(100);
     const plain = createEngine({ sliceSize: 2048 });
-    unwrap(await plain.initFromBytes(modelJson, onnxBytes));
+    unwrap(await plain.initFromBytes(modelJson, onnxBytes, { explain: explainBytes }));
     expect(summary).toEqual(unwrap(await loadSummary(plain, file)));
   });
 });
@@ -191,7 +191,7 @@ describe('pooled load = in-process load', () => {
 describe('the pooled path stops at content that is no CSV', () => {
   test('a NUL tail: the range is unusable, the sequential path reports the line, and nothing is read on', async () => {
     const engine = createEngine({ pool: poolOf(2) });
-    unwrap(await engine.initFromBytes(modelJson, onnxBytes));
+    unwrap(await engine.initFromBytes(modelJson, onnxBytes, { explain: explainBytes }));
     const sample = readFileSync(path(SAMPLE));
     // 64 MB of zeros, read in 1 MB ranges: before, each range's last record was read "as much again" to the end.
     const r = await engine.load(new File([sample, new Uint8Array(64 << 20)], 'padded.csv'), THRESHOLD);

@@ -27,22 +27,25 @@ import type {
   ProgressCallback,
   ReloadRequest,
   Result,
+  WaferExplanation,
   WindowRequest,
 } from '../api';
+import type { ModelJson } from '../model-json';
 import { batchResults, loadBatch } from './batch';
 import { exportCombined, exportZip } from './batch-export';
 import { BUNDLE_ORIGIN, checkGolden, readBundle } from './bundle';
 import { evaluationCurves, sortedByClass } from './curves';
 import { DriftCounts, driftReport, sensorDistribution } from './drift';
 import { CancelToken, EngineFailure, errResult, fail, ok } from './errors';
+import { Explainer, validateExplainJson, type ExplainJson } from './explain';
 import { exportCsv as runExport } from './export';
 import { loadSession } from './load';
 import { checkSha256, Model, SHIPPED_ORIGIN, validateModelJson, type ModelOrigin } from './model';
-import { bundleEntry, parseReference, type Reference } from './reference';
-import type { ModelJson } from '../model-json';
+import { bundleEntry, parseReference, quantilesOf, type Reference } from './reference';
 import type { ParsePool } from './pool';
 import { ScoreIndex, warmUpResults } from './score-index';
 import { applyEdits, resultsAt, scoreAll, setLowCoverageScoring, windowRows, type Session } from './session';
+import { explainWafer, topSensorsColumn } from './wafer-explain';
 
 export interface EngineOptions {
   /** Replaces global fetch (tests load the model from disk). */
@@ -57,7 +60,7 @@ export interface EngineOptions {
 export interface Engine extends EngineApi {
   /**
    * Create the model from bytes already in memory (same checks as init). `files` holds the bundle's other files
-   * by role (e.g. { reference: bytes }); a role model.json lists but `files` lacks is left out (no drift report).
+   * by role (e.g. { reference: bytes, explain: bytes }); a role model.json lists but `files` lacks is left out (no drift report, no explanations).
    */
   initFromBytes(modelJson: unknown, onnx: Uint8Array, files?: Record<string, Uint8Array>): Promise<Result<ModelInfo>>;
 }
@@ -91,6 +94,12 @@ function checkEdit(s: Session, e: CellEdit, call: string): void {
   if (!Number.isInteger(row) || row < 0 || row >= s.rows) fail('bad-request', `${call}(): row ${row} is out of range (0 … ${s.rows - 1}).`);
   if (!Number.isInteger(col) || col < 0 || col >= s.header.length) fail('bad-request', `${call}(): column ${col} is out of range (0 … ${s.header.length - 1}).`);
   if (typeof text !== 'string') fail('bad-request', `${call}(): text must be a string.`);
+}
+
+/** A bundle file's URL: a plain name in the folder of model.json (no sub-folders, no way out of it). */
+function bundleFileUrl(file: string, dirUrl: string): string {
+  if (file === '' || file.includes('/') || file.includes('\\') || file === '..' || file === '.') fail('model-invalid', `The model bundle names a file "${file}" outside its folder.`);
+  return new URL(file, dirUrl).href;
 }
 
 async function fetchBytes(fetchFn: (url: string) => Promise<Response>, url: string, what: string): Promise<Uint8Array> {
@@ -127,30 +136,58 @@ function parseModelJson(bytes: Uint8Array): unknown {
 interface ActiveModel {
   model: Model;
   info: ModelInfo;
+  /** explain.json, checked; compiled into an Explainer on the first explanation, so the load does not pay for it. */
+  explain: ExplainJson | null;
+}
+
+/** A bundle file's bytes by its name in model.json (null: not available, e.g. an older deployment without it). */
+type BundleBytes = (file: string) => Promise<Uint8Array | null>;
+
+/** A bundle file model.json lists under `role`, checked against its sha256; null when not listed or not available. */
+async function bundleFileBytes(json: ModelJson, role: string, bytesOf: BundleBytes, origin: ModelOrigin): Promise<{ file: string; bytes: Uint8Array } | null> {
+  const entry = bundleEntry(json, role);
+  if (!entry) return null;
+  const bytes = await bytesOf(entry.file);
+  if (bytes === null) return null;
+  await checkSha256(`The model file ${entry.file}`, bytes, entry.sha256, origin.mismatchAdvice);
+  return { file: entry.file, bytes };
+}
+
+function parseBundleJson(bytes: Uint8Array, file: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    return fail('model-invalid', `The model file ${file} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function readReference(json: ModelJson, bytesOf: BundleBytes, origin: ModelOrigin): Promise<Reference | null> {
+  const got = await bundleFileBytes(json, 'reference', bytesOf, origin);
+  return got && parseReference(got.bytes, json.features);
+}
+
+async function readExplain(json: ModelJson, bytesOf: BundleBytes, origin: ModelOrigin): Promise<ExplainJson | null> {
+  const got = await bundleFileBytes(json, 'explain', bytesOf, origin);
+  return got && validateExplainJson(parseBundleJson(got.bytes, got.file), json.features);
 }
 
 /**
  * Check and describe the model, then wait for its onnxruntime session. `onDescribed` runs in between: from then on
  * the model can read files (scoring waits for Model.ready).
  */
-/** A bundle file's bytes by its name in model.json (null: not available, e.g. an older deployment without it). */
-type BundleBytes = (file: string) => Promise<Uint8Array | null>;
-
-async function readReference(json: ModelJson, bytesOf: BundleBytes, origin: ModelOrigin): Promise<Reference | null> {
-  const entry = bundleEntry(json, 'reference');
-  if (!entry) return null;
-  const bytes = await bytesOf(entry.file);
-  if (bytes === null) return null;
-  await checkSha256(`The model file ${entry.file}`, bytes, entry.sha256, origin.mismatchAdvice);
-  return parseReference(bytes, json.features);
-}
-
 async function buildModel(rawJson: unknown, onnx: Uint8Array, source: ModelSource, origin: ModelOrigin, bytesOf: BundleBytes, onDescribed?: (m: ActiveModel) => void): Promise<ActiveModel> {
   const json = validateModelJson(rawJson);
-  const reference = await readReference(json, bytesOf, origin);
+  const [reference, explain] = await Promise.all([readReference(json, bytesOf, origin), readExplain(json, bytesOf, origin)]);
   const m = await Model.describe(json, onnx, origin, reference);
-  const info = { ...json, modelSensors: m.usedFeatures.map((f) => json.features[f] as string), source, hasReference: reference !== null };
-  const described = { model: m, info };
+  const info: ModelInfo = {
+    ...json,
+    modelSensors: m.usedFeatures.map((f) => json.features[f] as string),
+    source,
+    hasReference: reference !== null,
+    explanations: explain !== null,
+    quantiles: reference && quantilesOf(reference, json.features),
+  };
+  const described = { model: m, info, explain };
   onDescribed?.(described);
   await m.ready;
   warmUpResults();
@@ -167,6 +204,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   let model: Model | null = null;
   /** The model init() loaded, kept for "back to the shipped model". */
   let shipped: ActiveModel | null = null;
+  let explainJson: ExplainJson | null = null;
+  let explainer: Explainer | null = null;
   let session: Session | null = null;
   /** The training out-of-fold scores by class, sorted once per model (the cost helper's training curve). */
   /** Bumped whenever a row's content, probability or order may change (see DataState.version). */
@@ -188,6 +227,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   const needModel = (): Model => model ?? fail('model-not-ready', 'The model is not loaded yet.');
   const needSession = (): Session => session ?? fail('no-file', 'No file is loaded.');
+  const needExplainer = (): Explainer => {
+    if (!explainJson) return fail('no-explanations', 'This model bundle has no explain.json, so its predictions cannot be explained.');
+    explainer ??= Explainer.fromValidJson(explainJson, explainJson.features.length);
+    return explainer;
+  };
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
   /**
@@ -199,7 +243,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     try {
       shipped = await buildModel(rawJson, onnx, { kind: 'shipped' }, SHIPPED_ORIGIN, bytesOf, (next) => {
         described = next.model;
-        model = next.model;
+        useModel(next);
         session = null;
         onModel?.(next.info);
       });
@@ -208,6 +252,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
       throw e;
     }
     return shipped.info;
+  }
+
+  function useModel(next: ActiveModel): void {
+    model = next.model;
+    explainJson = next.explain;
+    explainer = null;
   }
 
   /** Make `next` the model, with the file read against it (or no file); nothing changes unless the read succeeds. */
@@ -221,7 +271,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const loadOptions = { fileName, token, onProgress, sliceSize: options.sliceSize, pool: options.pool, choices: reload.choices };
       nextSession = await loadSession(reload.file, next.model, loadOptions).catch((e: unknown) => reloadFailure(e, reload.file, next.info));
     }
-    model = next.model;
+    useModel(next);
     session = nextSession;
     version++;
     return { model: next.info, load: nextSession ? { summary: nextSession.summary, ...dataState(nextSession, threshold) } : null };
@@ -252,7 +302,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const json = validateModelJson(parseModelJson(await fetchBytes(fetchFn, urls.modelJson, 'model description (model.json)')));
         options.pool?.warm(); // the parse workers load while the model downloads
         const dir = urls.modelDir.endsWith('/') ? urls.modelDir : `${urls.modelDir}/`;
-        const urlOf = (file: string) => new URL(file, new URL(dir, urls.modelJson)).href;
+        const urlOf = (file: string) => bundleFileUrl(file, new URL(dir, urls.modelJson).href);
         const onnx = await fetchBytes(fetchFn, urlOf(json.onnx.file), `model file (${json.onnx.file})`);
         return createModel(json, onnx, (file) => fetchBytes(fetchFn, urlOf(file), `bundle file (${file})`), onModel);
       });
@@ -278,7 +328,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     initFromBytes(modelJson: unknown, onnx: Uint8Array, files: Record<string, Uint8Array> = {}) {
       return guarded(async () => {
         const json = typeof modelJson === 'string' ? (JSON.parse(modelJson) as unknown) : modelJson;
-        return createModel(json, onnx, async () => files['reference'] ?? null);
+        // `files` is by role; model.json names each role's file.
+        const byFile = new Map(Object.entries(files).map(([role, bytes]) => [bundleEntry(validateModelJson(json), role)?.file, bytes]));
+        return createModel(json, onnx, async (file) => byFile.get(file) ?? null);
       });
     },
 
@@ -292,6 +344,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const next = await loadSession(file, m, { fileName: name, token, onProgress, sliceSize: options.sliceSize, pool: options.pool, choices });
         session = next; // swap in only on success
         version++;
+        // Compile the explanation tables now, between this answer and the user's first click, not on that click.
+        if (explainJson && !explainer) setTimeout(() => needExplainer(), 0);
         return { summary: next.summary, ...dataState(next, threshold) };
       });
     },
@@ -404,8 +458,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return guarded(async (token) => {
         const s = needSession();
         checkThreshold(opts.threshold);
+        if (opts.topSensors !== undefined && typeof opts.topSensors !== 'boolean') fail('bad-request', 'exportCsv(): topSensors must be true or false.');
+        if (opts.topSensors && s.batch) fail('bad-request', 'The top_sensors column is not available for a batch download yet: download without it, or load the files one at a time.');
+        const added = opts.topSensors ? [topSensorsColumn(s, needExplainer())] : [];
         const run = { token, onProgress, sliceSize: options.sliceSize };
-        return s.batch ? exportCombined(s, opts, run) : runExport(s, opts, run);
+        return s.batch ? exportCombined(s, opts, run) : runExport(s, opts, run, added);
       });
     },
 
@@ -436,6 +493,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
         checkThreshold(opts.threshold);
         if (!s.batch) fail('no-file', 'A zip of predictions is made for a batch of files; this is one file.');
         return exportZip(s, opts, { token, onProgress, sliceSize: options.sliceSize });
+      });
+    },
+
+    explain(row: number): Promise<Result<WaferExplanation>> {
+      return guarded(async () => {
+        const s = needSession();
+        const e = needExplainer();
+        if (!Number.isInteger(row) || row < 0 || row >= s.rows) fail('bad-request', `explain(): row ${row} is out of range (0 … ${s.rows - 1}).`);
+        return explainWafer(s, e, row);
       });
     },
   };

@@ -16,6 +16,7 @@ import { FLAG_FORMULA, FLAG_LONG, FLAG_SHORT } from './rows';
 import type { Session } from './session';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
 import { isFormulaLike, neutralize } from './validate';
+import type { ExtraColumn } from './wafer-explain';
 
 /**
  * Shortest decimal that reads back as the same float32 (probabilities are float32), for the download, which must
@@ -42,13 +43,15 @@ export interface AppendedNames {
   extra: string[];
   probability: string;
   prediction: string;
+  /** For the extra columns asked for (e.g. top_sensors), after the two result columns. */
+  added: string[];
 }
 
 /**
  * Names for the appended columns that do not collide with the user's headers: `extraCount` placeholders for the
  * positions past the header that longer rows fill, then the two result columns.
  */
-export function appendedNames(header: string[], extraCount = 0): AppendedNames {
+export function appendedNames(header: string[], extraCount = 0, addedBases: string[] = []): AppendedNames {
   const taken = new Set(header.map((h) => h.trim().toLowerCase()));
   const unique = (base: string) => {
     let name = base;
@@ -57,7 +60,9 @@ export function appendedNames(header: string[], extraCount = 0): AppendedNames {
     return name;
   };
   const extra = Array.from({ length: Math.max(0, extraCount) }, (_, i) => unique(`extra_${i + 1}`));
-  return { extra, probability: unique('fault_probability'), prediction: unique('prediction') };
+  const probability = unique('fault_probability');
+  const prediction = unique('prediction');
+  return { extra, probability, prediction, added: addedBases.map(unique) };
 }
 
 /** Accumulates output bytes in ~1 MB chunks. */
@@ -223,21 +228,24 @@ export class CsvExportWriter {
   private row = 0;
   private readonly counts: ExportCounts = { rows: 0, neutralizedCells: 0, editedCells: 0 };
   private readonly prefix: string;
+  /** Columns after the two result columns, one cell per data row (the page's top_sensors option). */
+  private readonly added: ExtraColumn[];
 
   constructor(
     private readonly layout: ExportLayout,
     private readonly sink: ExportSink,
-    private readonly options: { sourceFile?: string; writeHeader?: boolean; keepNonRows?: boolean } = {},
+    private readonly options: { sourceFile?: string; writeHeader?: boolean; keepNonRows?: boolean; added?: ExtraColumn[] } = {},
   ) {
     this.d = layout.sniffed.delimiter;
-    this.names = appendedNames(layout.header, layout.widestRow - layout.header.length);
+    this.added = options.added ?? [];
+    this.names = appendedNames(layout.header, layout.widestRow - layout.header.length, this.added.map((c) => c.name));
     this.prefix = options.sourceFile === undefined ? '' : `${quoteField(options.sourceFile, this.d)}${this.d}`;
   }
 
   /** The header as the output writes it: the file's names, the extra_… names, the result names. */
   outputHeader(): string[] {
     const h = this.options.sourceFile === undefined ? [] : [sourceFileName(this.layout.header)];
-    return [...h, ...this.layout.header, ...this.names.extra, this.names.probability, this.names.prediction];
+    return [...h, ...this.layout.header, ...this.names.extra, this.names.probability, this.names.prediction, ...this.names.added];
   }
 
   /** The preamble (exportPreamble) goes first. */
@@ -283,7 +291,7 @@ export class CsvExportWriter {
     if (this.prefix !== '') sink.text(`${quoteField(sourceFileName(header), d)}${d}`);
     if (header.some((h) => isFormulaLike(h))) sink.text(this.splice(decodeUtf8(bytes.subarray(st, ce)), header, undefined, header.length));
     else sink.push(bytes.subarray(st, ce));
-    for (const name of [...this.names.extra, this.names.probability, this.names.prediction]) sink.text(`${d}${quoteField(name, d)}`);
+    for (const name of [...this.names.extra, this.names.probability, this.names.prediction, ...this.names.added]) sink.text(`${d}${quoteField(name, d)}`);
     sink.push(bytes.subarray(ce, en));
   }
 
@@ -313,6 +321,7 @@ export class CsvExportWriter {
     }
     const prediction = predictionText(layout.predicted, rows.modelReadings(row), layout.modelSensors, p, flagged);
     sink.text(`${d}${shortestFloat32Text(p)}${d}${quoteField(prediction, d)}`);
+    for (const column of this.added) sink.text(`${d}${quoteField(column.text(row), d)}`);
     sink.push(bytes.subarray(ce, en));
     this.counts.rows++;
   }
@@ -402,12 +411,16 @@ function fileChanged(): never {
   return fail('internal', 'The file changed on disk since it was loaded; load it again before downloading.');
 }
 
-/** The page's download: the session's file re-streamed through the export core, with the user's edits. */
-export async function exportCsv(s: Session, options: ExportOptions, run: ExportRun): Promise<ExportResult> {
+/**
+ * The page's download: the session's file re-streamed through the export core, with the user's edits. `added`:
+ * columns written after the two result columns (the top_sensors option; a name that collides with a header gets a
+ * suffix as the result columns do).
+ */
+export async function exportCsv(s: Session, options: ExportOptions, run: ExportRun, added: ExtraColumn[] = []): Promise<ExportResult> {
   const sn = s.sniffed;
   const sink = new ByteSink();
   const layout: ExportLayout = { sniffed: sn, header: s.header, widestRow: s.widestRow, modelSensors: s.usedFeatures.length, predicted: s.predicted, ...options };
-  const writer = new CsvExportWriter(layout, sink);
+  const writer = new CsvExportWriter(layout, sink, { added });
   writer.start(await exportPreamble(s.file, sn));
   const rows = sessionRows(s);
   for await (const batch of splitRecords(s.file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: run.sliceSize ?? DEFAULT_SLICE_SIZE })) {

@@ -134,3 +134,13 @@ function readOof(raw: unknown, bad: (what: string) => never): Reference['oof'] {
   const p = Float64Array.from(raw.p as unknown[], (v) => (isNum(v) && v >= 0 && v <= 1 ? v : bad('oof.p must be probabilities')));
   return { protocol: typeof raw.protocol === 'string' ? raw.protocol : '', y, p };
 }
+
+/** Per model feature, its 101 training quantiles (null: never read in training), for the wafer panel's percentiles. */
+export function quantilesOf(ref: Reference, features: string[]): Record<string, number[] | null> {
+  const out: Record<string, number[] | null> = {};
+  features.forEach((name, f) => {
+    const edges = Array.from(ref.edges.subarray(f * QUANTILES, (f + 1) * QUANTILES));
+    out[name] = edges.some((e) => Number.isNaN(e)) ? null : edges;
+  });
+  return out;
+}
