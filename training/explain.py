@@ -33,7 +33,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import RobustScaler, StandardScaler
 from xgboost import DMatrix, XGBClassifier
 
-from training.models import Bag, MissingCount, SensorScreen
+from training.models import Bag, ClipScaled, MissingCount, SensorScreen
 
 EXPLAIN_FORMAT = 1
 EXPLAIN_NAME = "explain.json"
@@ -102,7 +102,7 @@ def _pipeline_members(pipe: Pipeline, weight: float, inputs: list[int]) -> list[
             cols = [*cols, MISSING_COUNT]
         elif isinstance(step, SensorScreen):
             cols = [cols[int(k)] for k in step.keep_]
-        elif isinstance(step, SimpleImputer | StandardScaler | RobustScaler):
+        elif isinstance(step, SimpleImputer | StandardScaler | RobustScaler | ClipScaled):
             linear_steps.append(step)
         else:
             raise NotExplainable(f"no exact explanation through a {type(step).__name__} step")
@@ -153,7 +153,10 @@ def _linear_member(m: Member, X_train: np.ndarray) -> dict[str, Any]:
     lr: LogisticRegression = m.estimator
     n = len(m.inputs)
     impute, center, scale = np.full(n, np.nan), np.zeros(n), np.ones(n)
+    clip: float | None = None
     for step in m.linear_steps:
+        if clip is not None:
+            raise NotExplainable("clipping is supported as the last step before the logistic regression only")
         if isinstance(step, SimpleImputer):
             if step.strategy != "median" or np.isnan(impute).sum() != n:
                 raise NotExplainable("one median imputation, before any scaling, is supported")
@@ -164,6 +167,8 @@ def _linear_member(m: Member, X_train: np.ndarray) -> dict[str, Any]:
         elif isinstance(step, RobustScaler):
             center = np.asarray(step.center_ if step.with_centering else np.zeros(n), dtype=np.float64)
             scale = np.asarray(step.scale_ if step.with_scaling else np.ones(n), dtype=np.float64)
+        elif isinstance(step, ClipScaled):
+            clip = float(step.limit)
     if np.isnan(impute).any():
         raise NotExplainable("a linear member needs a median imputation of every input")
     # the attribution's reference point: the mean transformed input over the rows the model was fitted on
@@ -176,6 +181,8 @@ def _linear_member(m: Member, X_train: np.ndarray) -> dict[str, Any]:
         "center": center.tolist(),
         "scale": scale.tolist(),
         "mean": mean.tolist(),
+        # the scaled reading is clipped to [-clip, clip] (null: not clipped); the model stays linear in it
+        "clip": clip,
         "coef": np.asarray(lr.coef_, dtype=np.float64).ravel().tolist(),
         "intercept": float(np.asarray(lr.intercept_).ravel()[0]),
     }
@@ -308,6 +315,8 @@ def explain_margin(explain: dict[str, Any], X: np.ndarray) -> np.ndarray:
         else:
             Zi = np.where(np.isnan(Z), np.asarray(spec["impute"]), Z.astype(np.float64))
             T = (Zi - np.asarray(spec["center"])) / np.asarray(spec["scale"])
+            if spec.get("clip") is not None:
+                T = np.clip(T, -spec["clip"], spec["clip"])
             m = T @ np.asarray(spec["coef"]) + spec["intercept"]
         total += spec["weight"] * m
     return total

@@ -811,6 +811,7 @@ export class AppState {
       this.engineState = 'ready';
       this.engineMessage = 'Model ready';
       this.ready = Promise.resolve(true);
+      this.readable = Promise.resolve(true);
     }
     const fedBefore = new Set(this.summary?.columns.filter((c) => c.role === 'feature' && !c.duplicate).map((c) => c.index) ?? []);
     const hadLowCoverageChoice = this.lowCoverageChoice;

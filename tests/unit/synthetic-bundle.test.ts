@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { createEngine } from '../../workers/engine/engine';
+import { Explainer } from '../../workers/engine/explain';
 import { Model, sha256Hex, validateModelJson } from '../../workers/engine/model';
 import { treeFeatureIndices } from '../../workers/engine/onnx-trees';
 import type { ModelJson } from '../../workers/model-json';
@@ -62,6 +63,30 @@ describe('synthetic bundle parity (onnxruntime-web)', () => {
       expect(p, `wafer ${row.name}`).toBeDefined();
       worst = Math.max(worst, Math.abs((row.probability ?? -1) - (p as number)));
     }
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
+describe('synthetic bundle explanations (a clipped logistic regression)', () => {
+  interface ContribWafer {
+    values: (number | null)[];
+    probability: number;
+    contribs: { bias: number; margin: number; values: Record<string, number> };
+  }
+  const explainFile = modelJson.bundle?.files['explain']?.file ?? 'explain.json';
+  const explainer = Explainer.fromJson(JSON.parse(readFileSync(path(`${DIR}/${explainFile}`), 'utf8')) as unknown, modelJson.features);
+  const wafers = (golden as unknown as { wafers: ContribWafer[] }).wafers;
+
+  test('the exact linear attribution matches the training pipeline within 1e-5, clipped readings included, and adds up to the logit', () => {
+    let worst = 0;
+    for (const w of wafers) {
+      const { phi, base, margin } = explainer.explain(Float32Array.from(w.values, (v) => (v === null ? Number.NaN : v)));
+      worst = Math.max(worst, Math.abs(base - w.contribs.bias), Math.abs(margin - w.contribs.margin));
+      modelJson.features.forEach((f, j) => (worst = Math.max(worst, Math.abs((phi[j] as number) - (w.contribs.values[f] ?? 0)))));
+      const sum = base + Array.from(phi).reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - Math.log(w.probability / (1 - w.probability)))).toBeLessThan(1e-4);
+    }
+    expect(wafers.length).toBeGreaterThan(0);
     expect(worst).toBeLessThan(1e-5);
   });
 });

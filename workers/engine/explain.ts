@@ -25,6 +25,8 @@ interface LinearMemberJson {
   center: number[];
   scale: number[];
   mean: number[];
+  /** The scaled reading is clipped to [−clip, clip]; null or absent: not clipped. */
+  clip?: number | null;
   coef: number[];
   intercept: number;
 }
@@ -84,6 +86,7 @@ export function validateExplainJson(x: unknown, features: string[]): ExplainJson
     } else if (m['kind'] === 'linear') {
       for (const key of ['impute', 'center', 'scale', 'mean', 'coef']) if (!isNumArray(m[key]) || m[key].length !== inputs.length) invalid(`${where}.${key} must have one number per input`);
       if (typeof m['intercept'] !== 'number') invalid(`${where} has no intercept`);
+      if (m['clip'] !== undefined && m['clip'] !== null && !(typeof m['clip'] === 'number' && m['clip'] > 0)) invalid(`${where}.clip must be a positive number or null`);
     } else invalid(`${where} has unknown kind ${String(m['kind'])}`);
   });
   return x as unknown as ExplainJson;
@@ -339,11 +342,13 @@ function lookUpTrees(tb: TreeTable, x: Float64Array, phi: Float64Array): number 
 
 function explainLinear(m: CompiledLinear, row: ArrayLike<number>, missing: number): { phi: Float64Array; margin: number } {
   const { impute, center, scale, mean, coef, intercept } = m.json;
+  const clip = m.json.clip ?? Number.POSITIVE_INFINITY;
   const phi = m.phi;
   let margin = intercept;
   for (let k = 0; k < m.inputs.length; k++) {
     const v = inputValue(row, m.inputs[k] as number, missing);
-    const x = ((Number.isNaN(v) ? (impute[k] as number) : v) - (center[k] as number)) / (scale[k] as number);
+    const scaled = ((Number.isNaN(v) ? (impute[k] as number) : v) - (center[k] as number)) / (scale[k] as number);
+    const x = Math.min(clip, Math.max(-clip, scaled));
     phi[k] = (coef[k] as number) * (x - (mean[k] as number));
     margin += (coef[k] as number) * x;
   }

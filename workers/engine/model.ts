@@ -1,7 +1,7 @@
 /** model.json validation, ONNX sha256 check, onnxruntime-web (WASM) session and batched scoring. */
 import * as ort from 'onnxruntime-web/wasm';
 import type { ModelJson } from '../model-json';
-import { fail } from './errors';
+import { EngineFailure, fail } from './errors';
 import { rangeBounds, type RangeBounds } from './drift';
 import { treeFeatureIndices } from './onnx-trees';
 import type { Reference } from './reference';
@@ -106,6 +106,16 @@ function checkInputWidth(session: ort.InferenceSession, json: ModelJson): void {
   }
 }
 
+/** The sensors the graph reads (onnx-trees.ts), said with the model file's name when it is not a readable graph. */
+function usedFeaturesOf(json: ModelJson, onnxBytes: Uint8Array): number[] {
+  try {
+    return treeFeatureIndices(onnxBytes, json.features.length);
+  } catch (e) {
+    if (!(e instanceof EngineFailure) || e.code !== 'model-invalid') throw e;
+    return fail('model-invalid', `The model file ${json.onnx.file} ${e.message.replace(/^The model file /, '')}`);
+  }
+}
+
 export class Model {
   private session: ort.InferenceSession | null = null;
   /**
@@ -144,7 +154,7 @@ export class Model {
   /** Verify the ONNX bytes against model.json's sha256 and start creating the session (see `ready`). */
   static async describe(json: ModelJson, onnxBytes: Uint8Array, origin: ModelOrigin = SHIPPED_ORIGIN, reference: Reference | null = null): Promise<Model> {
     await checkSha256(`The model file ${json.onnx.file}`, onnxBytes, json.onnx.sha256, origin.mismatchAdvice);
-    return new Model(json, onnxBytes, treeFeatureIndices(onnxBytes, json.features.length), reference);
+    return new Model(json, onnxBytes, usedFeaturesOf(json, onnxBytes), reference);
   }
 
   /** describe() and wait until the session is ready. */

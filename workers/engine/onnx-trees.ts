@@ -134,6 +134,6 @@ export function treeFeatureIndices(onnx: Uint8Array, inputWidth: number): number
   if (hasMissingCount) used.delete(inputWidth);
   if ((trees === 0 && !linear) || used.size === 0) fail('model-invalid', 'The model file has no tree ensemble or linear model, so the sensors it uses are unknown.');
   const indices = [...used].sort((a, b) => a - b);
-  if ((indices.at(-1) as number) >= inputWidth) fail('model-invalid', `The model uses input column ${indices.at(-1) as number}, beyond its ${inputWidth} sensors.`);
+  if ((indices.at(-1) as number) >= inputWidth) fail('model-invalid', `The model file uses input column ${indices.at(-1) as number}, beyond the ${inputWidth} features model.json lists.`);
   return indices;
 }
