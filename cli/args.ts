@@ -22,7 +22,7 @@ Options:
       --allow-missing-sensors  score files with missing or duplicated sensor columns, treating them as missing
                              readings (the page asks for this first)
       --json                 print a summary as JSON on standard output (needs -o: the CSV cannot share it)
-      --explain              top sensors per wafer: not available in this version
+      --explain              add the page's top_sensors column: each wafer's three largest contributions
       --workers N            parse worker threads (0: parse in the main thread; default: one per core, at most 2)
   -q, --quiet                no progress and no per-file summary on standard error (errors are still shown)
   -h, --help                 this text
@@ -50,6 +50,8 @@ export interface PredictArgs {
   quiet: boolean;
   /** Parse worker threads; null = the default for the machine. */
   workers: number | null;
+  /** Add the page's top_sensors column. */
+  explain: boolean;
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'predict'; args: PredictArgs };
@@ -103,9 +105,6 @@ export function parseCommand(argv: string[]): Command {
   const [command, ...inputs] = positionals;
   if (command === undefined) throw new UsageError('Say what to do: sensor-fault predict [options] [FILE_OR_DIR…].');
   if (command !== 'predict') throw new UsageError(`Unknown command “${command}”: the command is predict.`);
-  if (values.explain) {
-    throw new UsageError('--explain (the sensors behind each prediction) is not available in this version of the tool; run without it.');
-  }
   const args: PredictArgs = {
     inputs,
     output: values.output ?? null,
@@ -118,6 +117,7 @@ export function parseCommand(argv: string[]): Command {
     json: values.json ?? false,
     quiet: values.quiet ?? false,
     workers: readWorkers(values.workers),
+    explain: values.explain ?? false,
   };
   if (args.json && (args.output === null || args.output === '-')) {
     throw new UsageError('--json prints the summary on standard output, where the CSV would go: give the CSV an output with -o.');

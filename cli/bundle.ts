@@ -3,6 +3,7 @@
  * each checked against its sha256 before the model is used. A bundle that fails a check is refused with a message
  * naming the file; nothing is scored with it.
  */
+import { Explainer } from '../workers/engine/explain';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ export interface LoadedBundle {
   json: ModelJson;
   model: Model;
   onnxSha256: string;
+  /** explain.json as an Explainer, when the bundle lists one. */
+  explainer: Explainer | null;
 }
 
 interface ListedFile {
@@ -81,7 +84,12 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
   const json = validateModelJson(raw);
   const onnx = await readBundleFile(dir, json.onnx.file, 'the ONNX model');
   checkHash(dir, json.onnx.file, onnx, json.onnx.sha256);
-  for (const [role, f] of listedFiles(dir, raw as Record<string, unknown>)) checkHash(dir, f.file, await readBundleFile(dir, f.file, `the ${role}`), f.sha256);
+  let explainer: Explainer | null = null;
+  for (const [role, f] of listedFiles(dir, raw as Record<string, unknown>)) {
+    const bytes = await readBundleFile(dir, f.file, `the ${role}`);
+    checkHash(dir, f.file, bytes, f.sha256);
+    if (role === 'explain') explainer = Explainer.fromJson(JSON.parse(new TextDecoder().decode(bytes)) as unknown, json.features);
+  }
   const model = await Model.create(json, new Uint8Array(onnx.buffer, onnx.byteOffset, onnx.byteLength));
-  return { dir, json, model, onnxSha256: json.onnx.sha256 };
+  return { dir, json, model, onnxSha256: json.onnx.sha256, explainer };
 }

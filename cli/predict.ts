@@ -207,6 +207,7 @@ async function predictOne(run: Run, ref: InputRef, output: string | null, target
       onProgress: (done: number, total: number) => run.reporter.progress(report.file, done, total),
       ...(run.pool ? { pool: run.pool } : {}),
       ...(combine ? { combine: { sourceFile: ref.name, writeHeader: combine.writeHeader } } : {}),
+      ...(run.args.explain && run.bundle.explainer ? { explainer: run.bundle.explainer } : {}),
     };
     for (;;) {
       report.plan = plan;
@@ -273,7 +274,7 @@ async function predictCombined(run: Run, refs: InputRef[], path: string | null):
       const part = new PendingFile(join(path === null ? tmpdir() : dirname(path), `combined-part-${reports.length}.csv`));
       const check = (plan: StreamPlan) => {
         if (first === null) return;
-        const columns = outputColumns(plan, true);
+        const columns = outputColumns(plan, true, run.args.explain);
         if (plan.sniffed.delimiter !== first.delimiter) {
           throw new EngineFailure('bad-request', `Its delimiter (${JSON.stringify(plan.sniffed.delimiter)}) is not the one of ${first.file} (${JSON.stringify(first.delimiter)}), the first file in the combined output; score it separately.`);
         }
@@ -287,7 +288,7 @@ async function predictCombined(run: Run, refs: InputRef[], path: string | null):
         if (report.error === null) {
           await part.finish();
           await appendFile(part.temp, out, path ?? 'standard output');
-          if (first === null && report.plan) first = { file: report.file, delimiter: report.plan.sniffed.delimiter, columns: outputColumns(report.plan, true) };
+          if (first === null && report.plan) first = { file: report.file, delimiter: report.plan.sniffed.delimiter, columns: outputColumns(report.plan, true, run.args.explain) };
         }
       } finally {
         await part.discard();
@@ -337,6 +338,7 @@ export async function predict(args: PredictArgs, io: Io): Promise<number> {
   const paths = dest.kind === 'folder' ? folderOutputs(dest.path, refs, args.onlyFlagged) : dest.kind === 'file' ? [dest.path] : dest.kind === 'combined' && dest.path ? [dest.path] : [];
   checkNotAnInput(refs, paths);
   const bundle = await loadModel(args);
+  if (args.explain && bundle.explainer === null) throw new UsageError(`--explain needs the model bundle's explain.json; the bundle in ${bundle.dir} lists none.`);
   if (dest.kind === 'folder') await mkdir(dest.path, { recursive: true });
   const workers = args.workers ?? poolSize();
   const pool = workers > 0 ? nodeParsePool(workers) : null;

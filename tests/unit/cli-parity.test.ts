@@ -101,3 +101,21 @@ describe('the command-line tool writes the page download, byte for byte', () => 
     expect(readFileSync(join(out, 'x.csv'), 'utf8').split('\n')[0]).toMatch(/,extra_1,extra_2,extra_3,fault_probability,prediction$/);
   });
 });
+
+describe('--explain: the top_sensors download option of the page', () => {
+  test('the same bytes as the download of the page with top_sensors, all wafers and only the flagged ones', async () => {
+    const engine = await readyEngine();
+    for (const onlyFlagged of [false, true]) {
+      unwrap(await engine.load(new File([readFileSync(path(SAMPLE))], basename(SAMPLE)), THRESHOLD));
+      unwrap(await engine.predict({ acceptMappingIssues: true, threshold: THRESHOLD }));
+      const page = Buffer.from(await unwrap(await engine.exportCsv({ threshold: THRESHOLD, onlyFlagged, topSensors: true })).blob.arrayBuffer());
+      const out = join(tempDir(), 'out.csv');
+      const run = await runCli(['predict', SAMPLE, '--explain', '-o', out, '-q', '--threshold', String(THRESHOLD), ...(onlyFlagged ? ['--only-flagged'] : [])]);
+      expect(run.code, run.stderr).toBe(0);
+      const cli = readFileSync(out);
+      expect(cli.toString('utf8').split('\n')[0]).toMatch(/,top_sensors\r?$/);
+      expect(cli.equals(page), `CLI --explain = page download with top_sensors (${cli.length} vs ${page.length} bytes)`).toBe(true);
+    }
+  });
+});
+

@@ -87,7 +87,6 @@ describe('exit codes and messages', () => {
     [['predict', SAMPLE, '--threshold', '1.5'], /--threshold must be a number from 0 to 1/],
     [['predict', SAMPLE, '--threshold', 'abc'], /--threshold must be a number from 0 to 1/],
     [['predict', SAMPLE, '--numbers', 'dot'], /--numbers must be point or comma/],
-    [['predict', SAMPLE, '--explain'], /--explain .* is not available in this version/],
     [['predict', SAMPLE, '--json'], /--json prints the summary on standard output/],
     [['predict', SAMPLE, SAMPLE_NO_LABEL], /Several inputs need -o OUT_DIR/],
     [['predict', 'tests/fixtures/nothing-here.csv', '-o', '/tmp/x.csv'], /nothing-here\.csv: no such file or folder/],

@@ -20,7 +20,9 @@ import { formatCount, isFlagged, isLowCoverage } from '../format';
 import { mapColumns, type ColumnMapping } from './columns';
 import { isBlankRecord, isDelimiterOnlyRecord, readBytes, SNIFF_BYTES, sniff, splitRecords, yieldToEventLoop, type ByteSource, type SplitBatch, type Sniffed } from './csv';
 import { CancelToken, fail } from './errors';
+import type { Explainer } from './explain';
 import { CsvExportWriter, exportPreamble, type ExportCounts, type ExportLayout, type ExportRows, type ExportSink } from './export';
+import { topSensorsFormatter, TOP_SENSORS_COLUMN, type ExtraColumn } from './wafer-explain';
 import { noRowsMessage, numberFormatFor, readHeader, rowsConfig, type NumberFormatUse } from './load';
 import type { Model } from './model';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
@@ -168,6 +170,8 @@ export interface StreamOutput {
   pool?: ParsePool;
   /** For one output combining several files (export.ts CsvExportWriter options). */
   combine?: { sourceFile: string; writeHeader: boolean };
+  /** Add the page's top_sensors column (explain.json's exact contributions), as its download option does. */
+  explainer?: Explainer;
 }
 
 /** What one streamed file gave. */
@@ -235,7 +239,29 @@ class ChunkRows implements ExportRows {
   }
 }
 
-function newWriter(plan: StreamPlan, modelSensors: number, out: Omit<StreamOutput, 'write'>, sink: ExportSink): CsvExportWriter {
+/** The slice being written: the top_sensors column reads its readings (rows numbered from `base`). */
+interface CurrentSlice {
+  base: number;
+  chunk: RowsChunk | null;
+  probs: Float32Array;
+}
+
+/** The page's top_sensors column over the slice being written: empty for a wafer not scored, as in the page. */
+function topSensorsOfSlice(explainer: Explainer, current: CurrentSlice): ExtraColumn {
+  const format = topSensorsFormatter(explainer);
+  const nF = explainer.nFeatures;
+  return {
+    name: TOP_SENSORS_COLUMN,
+    text: (row) => {
+      const i = row - current.base;
+      const chunk = current.chunk;
+      if (chunk === null || i < 0 || i >= chunk.rows) return fail('internal', `The export and the conversion disagree on the rows of the file (row ${row + 1}).`);
+      return Number.isNaN(current.probs[i] as number) ? '' : format(chunk.matrix.subarray(i * nF, (i + 1) * nF));
+    },
+  };
+}
+
+function newWriter(plan: StreamPlan, modelSensors: number, out: Omit<StreamOutput, 'write'>, sink: ExportSink, added: ExtraColumn[] = []): CsvExportWriter {
   const layout: ExportLayout = {
     sniffed: plan.sniffed,
     header: plan.header,
@@ -247,21 +273,24 @@ function newWriter(plan: StreamPlan, modelSensors: number, out: Omit<StreamOutpu
     onlyFlagged: out.onlyFlagged,
   };
   const combine = out.combine ? { sourceFile: out.combine.sourceFile, writeHeader: out.combine.writeHeader, keepNonRows: false } : {};
-  return new CsvExportWriter(layout, sink, combine);
+  return new CsvExportWriter(layout, sink, { ...combine, added });
 }
 
 /** The output's column names for a planned file (with the source_file column first when combining). */
-export function outputColumns(plan: StreamPlan, combine: boolean): string[] {
+export function outputColumns(plan: StreamPlan, combine: boolean, explain = false): string[] {
   const none: ExportSink = { push: () => undefined, text: () => undefined };
   const out = { threshold: 0, onlyFlagged: false, ...(combine ? { combine: { sourceFile: '', writeHeader: true } } : {}) };
-  return newWriter(plan, 0, out, none).outputHeader();
+  const added = explain ? [{ name: TOP_SENSORS_COLUMN, text: () => '' }] : [];
+  return newWriter(plan, 0, out, none, added).outputHeader();
 }
 
 /** Convert, score and write the file planned by planStream; throws the page's message for a file it would refuse. */
 export async function runStream(plan: StreamPlan, model: Model, out: StreamOutput): Promise<StreamSummary> {
   const { file, sniffed: sn, cfg, token } = plan;
   const sink = new SliceSink();
-  const writer = newWriter(plan, model.usedFeatures.length, out, sink);
+  const current: CurrentSlice = { base: 0, chunk: null, probs: new Float32Array(0) };
+  const added = out.explainer ? [topSensorsOfSlice(out.explainer, current)] : [];
+  const writer = newWriter(plan, model.usedFeatures.length, out, sink, added);
   if (!out.combine || out.combine.writeHeader) writer.start(await exportPreamble(file, sn));
   const counts = emptyCounts();
   let widest = plan.header.length;
@@ -277,6 +306,7 @@ export async function runStream(plan: StreamPlan, model: Model, out: StreamOutpu
     }
     const { probs, readings } = await scoreChunk(chunk, model);
     countResults(probs, readings, model.usedFeatures.length, out.threshold, tally);
+    Object.assign(current, { base: rows, chunk, probs });
     writer.writeBatch(batch, new ChunkRows(rows, chunk, probs, readings));
     rows += chunk.rows;
     if (writer.dataRows !== rows) fail('internal', 'The export and the conversion disagree on the rows of the file.');
