@@ -4,45 +4,23 @@
  * and false alarms on a fixed threshold grid for the cost helper (file and training out-of-fold predictions).
  */
 import type { CostCounts, CurvePoint, EvaluationCurves, ReliabilityBin } from '../api';
+import { forEachScoreDown } from './metrics';
+import { countBelow } from './score-index';
 
 const MAX_POINTS = 400;
 export const RELIABILITY_BINS = 10;
 /** Thresholds 0, 0.002, …, 1 for the cost curves: finer than the slider's 0.001 steps would be for drawing. */
 export const COST_GRID = Array.from({ length: 501 }, (_, i) => i / 500);
 
-/** Index of the first value ≥ x in an ascending array: the count of values below x. */
-function countBelow(sorted: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** ROC and PR points at every distinct score, from the highest down (a wafer is flagged when p ≥ threshold). */
 export function rocPr(pos: Float64Array, neg: Float64Array): { roc: CurvePoint[]; pr: CurvePoint[] } {
   const roc: CurvePoint[] = [{ threshold: 1.0000001, x: 0, y: 0 }];
   const pr: CurvePoint[] = [];
-  let i = pos.length - 1;
-  let j = neg.length - 1;
-  let tp = 0;
-  let fp = 0;
-  while (i >= 0 || j >= 0) {
-    const s = Math.max(i >= 0 ? (pos[i] as number) : -Infinity, j >= 0 ? (neg[j] as number) : -Infinity);
-    while (i >= 0 && pos[i] === s) {
-      tp++;
-      i--;
-    }
-    while (j >= 0 && neg[j] === s) {
-      fp++;
-      j--;
-    }
+  forEachScoreDown(pos, neg, (s, tp, fp) => {
     roc.push({ threshold: s, x: neg.length > 0 ? fp / neg.length : 0, y: pos.length > 0 ? tp / pos.length : 0 });
     pr.push({ threshold: s, x: pos.length > 0 ? tp / pos.length : 0, y: tp / (tp + fp) });
-  }
+  });
   return { roc: thin(roc), pr: thin(pr) };
 }
 

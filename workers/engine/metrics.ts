@@ -87,13 +87,25 @@ export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<nu
 export function averagePrecisionOf({ pos, neg }: ClassScores): number | null {
   const nPos = pos.length;
   if (nPos === 0 || neg.length === 0) return null;
-  // Walk both lists from the top, one distinct score at a time.
-  let i = nPos - 1;
+  let prevRecall = 0;
+  let ap = 0;
+  forEachScoreDown(pos, neg, (_s, tp, fp) => {
+    const recall = tp / nPos;
+    ap += (recall - prevRecall) * (tp / (tp + fp));
+    prevRecall = recall;
+  });
+  return ap;
+}
+
+/**
+ * Walk two ascending score lists from the top, one distinct score at a time: `visit(score, tp, fp)` with the
+ * counts of each class at or above it (a wafer is flagged when p ≥ threshold).
+ */
+export function forEachScoreDown(pos: ArrayLike<number>, neg: ArrayLike<number>, visit: (score: number, tp: number, fp: number) => void): void {
+  let i = pos.length - 1;
   let j = neg.length - 1;
   let tp = 0;
   let fp = 0;
-  let prevRecall = 0;
-  let ap = 0;
   while (i >= 0 || j >= 0) {
     const s = Math.max(i >= 0 ? (pos[i] as number) : -Infinity, j >= 0 ? (neg[j] as number) : -Infinity);
     while (i >= 0 && pos[i] === s) {
@@ -104,11 +116,8 @@ export function averagePrecisionOf({ pos, neg }: ClassScores): number | null {
       fp++;
       j--;
     }
-    const recall = tp / nPos;
-    ap += (recall - prevRecall) * (tp / (tp + fp));
-    prevRecall = recall;
+    visit(s, tp, fp);
   }
-  return ap;
 }
 
 export interface Confusion {

@@ -13,7 +13,7 @@ import { averagePrecisionOf, countFlagged, evaluationAt, HISTOGRAM_BINS, histogr
 export type ScoreResults = Omit<ResultsSummary, 'modelSensors' | 'lowCoverage' | 'lowCoverageScored' | 'lowCoverageWafers'>;
 
 /** Index of the first value ≥ x in an ascending array (its length when none): the count of values below x. */
-function countBelow(sorted: Float64Array, x: number): number {
+export function countBelow(sorted: ArrayLike<number>, x: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
