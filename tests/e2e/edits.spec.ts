@@ -41,10 +41,12 @@ test('Try a sample with edits: download the edited file, then open', async ({ pa
   const text = readFileSync(await download.path(), 'utf8');
   const header = records(text)[0].split(',');
   expect(records(text)[probe.row + 1].split(',')[header.indexOf(probe.feature)]).toBe(probe.value);
-  // The sample opened afresh: the edit is gone from the grid, not from the download.
+  // The sample opened afresh (wait for it: the grid is drawn again from the top), the edit gone from the grid,
+  // not from the download.
+  await expect(page.getByTestId('undo-button')).toBeDisabled();
+  await expect(page.getByRole('alertdialog')).toHaveCount(0);
   const { cell } = await showCell(page, probe.row, probe.feature);
   await expect(cell).not.toHaveAttribute('data-edited', 'true');
-  await expect(page.getByTestId('undo-button')).toBeDisabled();
 });
 
 test('Discard edits and open loads the other file', async ({ page }) => {
