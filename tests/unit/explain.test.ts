@@ -154,3 +154,20 @@ describe('members the shipped model does not have: the missing-reading count, a 
     expect(countSeen).toBe(true);
   });
 });
+
+describe('the per-pattern tables agree with TreeSHAP per tree', () => {
+  test('for a member of trees all smaller than the padded table (2 internal nodes, at most 2 inputs)', () => {
+    const member = explainJson.members[0];
+    if (member?.kind !== 'trees') throw new Error('expected a trees member');
+    const twoNodes = member.trees.filter((t) => t.left_children.filter((c) => c !== -1).length === 2);
+    expect(twoNodes.length).toBeGreaterThan(5);
+    const small = Explainer.fromJson({ ...explainJson, members: [{ ...member, weight: 0.5, trees: twoNodes }] }, features);
+    for (const w of golden.wafers) {
+      const tables = small.explain(rowOf(w.values));
+      const [phi, margin] = [Float64Array.from(tables.phi), tables.margin];
+      const perTree = small.explain(rowOf(w.values), false);
+      expect(Math.abs(perTree.margin - margin)).toBeLessThan(1e-12);
+      for (let j = 0; j <= nF; j++) expect(Math.abs((perTree.phi[j] as number) - (phi[j] as number))).toBeLessThan(1e-12);
+    }
+  });
+});

@@ -100,109 +100,98 @@ export interface RowContributions {
   margin: number;
 }
 
-/** Trees up to this many internal nodes are tabulated per decision pattern (2^k rows each). */
-const TABULATE_MAX_INTERNAL = 10;
+/** Trees up to this many internal nodes are tabulated per decision pattern (2^k patterns × their inputs each). */
+const TABULATE_MAX_INTERNAL = 8;
+/**
+ * Trees with at most this many internal nodes (depth ≤ 2: the shipped bag's) share one table padded to exactly
+ * this many nodes and inputs, which lookUpSmall walks unrolled and without branches: 1.5× faster than the
+ * general loop in V8 (which does not unroll a loop over a runtime count), whose mispredicted branches on the
+ * readings cost more than the look-ups.
+ */
+const SMALL = 3;
 
 /**
- * A trees member, flattened for speed: the tabulated trees as struct-of-arrays (their internal nodes' split
- * input, float32 threshold and default branch; per pattern the leaf value and the contributions to the tree's
- * inputs), the others kept as TreeExplainers and run per row.
+ * Every row the explainer reads is first copied into one float32 "wide row": the model features, then the
+ * missing-reading count, then a constant 0 the padding nodes split on (0 < 1: they always go left). Copying
+ * rounds each reading to float32 once, so the compares are xgboost's float32 compares (NaN stays NaN).
  */
-interface CompiledTrees {
-  kind: 'trees';
-  weight: number;
-  baseMargin: number;
-  inputs: Int32Array;
-  trees: TreeExplainer[];
-  table: TreeTable;
-  /** Trees too large to tabulate. */
-  untabulated: TreeExplainer[];
-  /** The member's input values of the current row (float32-rounded), and its contributions by member input. */
-  x: Float64Array;
-  phi: Float64Array;
-}
+const countSlot = (nFeatures: number) => nFeatures;
+const padSlot = (nFeatures: number) => nFeatures + 1;
+const PAD_THRESHOLD = 1;
 
+/**
+ * Tabulated trees flattened into fixed strides for the download's hot loop: per tree `k` internal nodes (wide-row
+ * slot, float32 threshold, default branch) and, per decision pattern, the leaf value and the contributions to its
+ * `width` inputs, with the member's weight folded in. A smaller tree is padded: nodes that always go left (their
+ * pattern bits always set) and inputs whose contributions (0) go to the pad slot, which nobody reads.
+ */
 interface TreeTable {
   count: number;
-  /** Per tree: first internal node in the node arrays, and how many. */
-  nodeStart: Int32Array;
-  nodeCount: Int32Array;
-  split: Int32Array;
+  k: number;
+  width: number;
+  slot: Int32Array;
   threshold: Float32Array;
-  defaultLeft: Uint8Array;
-  /** Per tree: first of its 2^k patterns in `leaf`, and first of its inputs in `treeInputs`. */
-  patternStart: Int32Array;
+  /** 1 where a missing reading goes left. */
+  defaultLeft: Int32Array;
+  /** count × 2^k: the weighted leaf value per pattern (bit q: internal node q goes left). */
   leaf: Float64Array;
-  inputStart: Int32Array;
-  inputCount: Int32Array;
-  treeInputs: Int32Array;
-  /** Per tree: where its pattern × inputs block of contributions starts in `values`. */
-  valueStart: Int32Array;
+  /** count × width: the contribution slot of each input (model feature, missing count, or the pad slot). */
+  target: Int32Array;
+  /** count × 2^k × width: the weighted contributions per pattern. */
   values: Float64Array;
 }
 
-function tabulate(trees: TreeExplainer[]): TreeTable {
+/** One tree with its inputs as wide-row slots, and its member's weight. */
+interface WeightedTree {
+  tree: TreeExplainer;
+  weight: number;
+}
+
+/** A table of `trees` padded to `k` internal nodes and `width` inputs (by default the most any tree has). */
+function tabulate(trees: WeightedTree[], k: number, pad: number, width = Math.max(1, ...trees.map(({ tree }) => tree.inputs.length))): TreeTable {
   const count = trees.length;
-  const nodeStart = new Int32Array(count);
-  const nodeCount = new Int32Array(count);
-  const patternStart = new Int32Array(count);
-  const inputStart = new Int32Array(count);
-  const inputCount = new Int32Array(count);
-  const valueStart = new Int32Array(count);
-  let nodes = 0;
-  let patterns = 0;
-  let inputs = 0;
-  let values = 0;
-  trees.forEach((t, i) => {
-    const k = t.internal.length;
-    nodeStart[i] = nodes;
-    nodeCount[i] = k;
-    patternStart[i] = patterns;
-    inputStart[i] = inputs;
-    inputCount[i] = t.inputs.length;
-    valueStart[i] = values;
-    nodes += k;
-    patterns += 1 << k;
-    inputs += t.inputs.length;
-    values += (1 << k) * t.inputs.length;
-  });
+  const patterns = 1 << k;
   const table: TreeTable = {
     count,
-    nodeStart,
-    nodeCount,
-    split: new Int32Array(nodes),
-    threshold: new Float32Array(nodes),
-    defaultLeft: new Uint8Array(nodes),
-    patternStart,
-    leaf: new Float64Array(patterns),
-    inputStart,
-    inputCount,
-    treeInputs: new Int32Array(inputs),
-    valueStart,
-    values: new Float64Array(values),
+    k,
+    width,
+    slot: new Int32Array(count * k).fill(pad),
+    threshold: new Float32Array(count * k).fill(PAD_THRESHOLD),
+    defaultLeft: new Int32Array(count * k).fill(1),
+    leaf: new Float64Array(count * patterns),
+    target: new Int32Array(count * width).fill(pad),
+    values: new Float64Array(count * patterns * width),
   };
-  trees.forEach((t, i) => fillTable(table, t, i));
+  trees.forEach(({ tree, weight }, t) => {
+    const real = tree.internal.length;
+    tree.internal.forEach((node, q) => {
+      table.slot[t * k + q] = tree.split[node] as number;
+      table.threshold[t * k + q] = tree.cond[node] as number;
+      table.defaultLeft[t * k + q] = tree.defaultLeft[node] as number;
+    });
+    table.target.set(tree.inputs, t * width);
+    const padBits = (patterns - 1) ^ ((1 << real) - 1);
+    for (let pattern = 0; pattern < 1 << real; pattern++) {
+      tree.setPattern(pattern);
+      const row = t * patterns + (pattern | padBits);
+      table.leaf[row] = weight * tree.leafValue();
+      const values = tree.computeContributions();
+      for (let q = 0; q < values.length; q++) table.values[row * width + q] = weight * (values[q] as number);
+    }
+  });
   return table;
 }
 
-function fillTable(table: TreeTable, t: TreeExplainer, i: number): void {
-  t.internal.forEach((node, k) => {
-    const at = (table.nodeStart[i] as number) + k;
-    table.split[at] = t.split[node] as number;
-    table.threshold[at] = t.cond[node] as number;
-    table.defaultLeft[at] = t.defaultLeft[node] as number;
-  });
-  table.treeInputs.set(t.inputs, table.inputStart[i] as number);
-  const width = t.inputs.length;
-  for (let pattern = 0; pattern < 1 << t.internal.length; pattern++) {
-    t.setPattern(pattern);
-    table.leaf[(table.patternStart[i] as number) + pattern] = t.leafValue();
-    table.values.set(t.computeContributions(), (table.valueStart[i] as number) + pattern * width);
-  }
+/** The small trees in one SMALL × SMALL table, the larger tabulated ones in a table per size. */
+function tabulateAll(trees: WeightedTree[], pad: number): { small: TreeTable | null; larger: TreeTable[] } {
+  const sized = (k: number) => trees.filter(({ tree }) => tree.internal.length === k);
+  const small = trees.filter(({ tree }) => tree.internal.length > 0 && tree.internal.length <= SMALL);
+  const larger: TreeTable[] = [];
+  for (let k = SMALL + 1; k <= TABULATE_MAX_INTERNAL; k++) if (sized(k).length > 0) larger.push(tabulate(sized(k), k, pad));
+  return { small: small.length > 0 ? tabulate(small, SMALL, pad, SMALL) : null, larger };
 }
 
 interface CompiledLinear {
-  kind: 'linear';
   weight: number;
   inputs: Int32Array;
   json: LinearMemberJson;
@@ -215,19 +204,35 @@ export class Explainer {
   readonly usedFeatures: number[];
   readonly usesMissingCount: boolean;
   readonly base: number;
-  private readonly members: (CompiledTrees | CompiledLinear)[];
+  /** Every tree of every trees member (for TreeSHAP per tree), the tabulated ones by size, and the others. */
+  private readonly trees: WeightedTree[];
+  private readonly small: TreeTable | null;
+  private readonly larger: TreeTable[];
+  private readonly untabulated: WeightedTree[];
+  private readonly baseMargin: number;
+  private readonly linear: CompiledLinear[];
+  private readonly wide: Float32Array;
+  /** phi over every wide-row slot (the last one discards padding); `out.phi` is its model-feature + count view. */
+  private readonly phiWide: Float64Array;
   private readonly out: RowContributions;
 
   private constructor(
     readonly json: ExplainJson,
     readonly nFeatures: number,
   ) {
-    this.members = json.members.map((m) => this.compile(m));
+    const slotOf = (j: number) => (j === MISSING_COUNT_INPUT ? countSlot(nFeatures) : j);
+    this.trees = json.members.flatMap((m) => (m.kind === 'trees' ? m.trees.map((t) => ({ tree: new TreeExplainer({ ...t, split_indices: t.split_indices.map((i) => slotOf(m.inputs[i] as number)) }), weight: m.weight })) : []));
+    ({ small: this.small, larger: this.larger } = tabulateAll(this.trees, padSlot(nFeatures)));
+    this.untabulated = this.trees.filter(({ tree }) => tree.internal.length === 0 || tree.internal.length > TABULATE_MAX_INTERNAL);
+    this.baseMargin = json.members.reduce((sum, m) => sum + (m.kind === 'trees' ? m.weight * m.base_margin : 0), 0);
+    this.linear = json.members.flatMap((m) => (m.kind === 'linear' ? [{ weight: m.weight, inputs: Int32Array.from(m.inputs, slotOf), json: m, phi: new Float64Array(m.inputs.length) }] : []));
     const inputs = json.members.flatMap((m) => m.inputs);
     this.usedFeatures = [...new Set(inputs.filter((j) => j !== MISSING_COUNT_INPUT))].sort((a, b) => a - b);
     this.usesMissingCount = inputs.includes(MISSING_COUNT_INPUT);
-    this.base = this.members.reduce((sum, m) => sum + m.weight * memberBase(m), 0);
-    this.out = { phi: new Float64Array(nFeatures + 1), base: this.base, margin: 0 };
+    this.base = this.trees.reduce((sum, { tree, weight }) => sum + weight * tree.expected, this.baseMargin) + this.linear.reduce((sum, m) => sum + m.weight * linearBase(m.json), 0);
+    this.wide = new Float32Array(nFeatures + 2);
+    this.phiWide = new Float64Array(nFeatures + 2);
+    this.out = { phi: this.phiWide.subarray(0, nFeatures + 1), base: this.base, margin: 0 };
   }
 
   static fromJson(x: unknown, features: string[]): Explainer {
@@ -244,34 +249,25 @@ export class Explainer {
     return i === this.nFeatures ? this.json.missing_count_name : (this.json.features[i] as string);
   }
 
-  private compile(m: TreesMemberJson | LinearMemberJson): CompiledTrees | CompiledLinear {
-    const inputs = Int32Array.from(m.inputs);
-    if (m.kind === 'linear') return { kind: 'linear', weight: m.weight, inputs, json: m, phi: new Float64Array(inputs.length) };
-    const trees = m.trees.map((t) => new TreeExplainer(t));
-    const small = trees.filter((t) => t.internal.length <= TABULATE_MAX_INTERNAL);
-    const untabulated = trees.filter((t) => t.internal.length > TABULATE_MAX_INTERNAL);
-    const table = tabulate(small);
-    return { kind: 'trees', weight: m.weight, baseMargin: m.base_margin, inputs, trees, table, untabulated, x: new Float64Array(inputs.length), phi: new Float64Array(inputs.length) };
-  }
-
   /**
    * Explain one row of model features (float32 readings, NaN = missing). `tabulated` off runs TreeSHAP on every
    * tree (for tests of the tables); the answer's arrays are reused by the next call.
    */
   explain(row: ArrayLike<number>, tabulated = true): RowContributions {
-    const phi = this.out.phi.fill(0);
-    const missing = this.usesMissingCount ? countMissing(row, this.nFeatures) : 0;
-    let margin = 0;
-    for (const m of this.members) {
-      const value = m.kind === 'trees' ? explainTrees(m, row, missing, tabulated) : explainLinear(m, row, missing);
-      margin += m.weight * value.margin;
-      const contributions = value.phi;
-      for (let k = 0; k < m.inputs.length; k++) {
-        const j = m.inputs[k] as number;
-        const at = j === MISSING_COUNT_INPUT ? this.nFeatures : j;
-        phi[at] = (phi[at] as number) + m.weight * (contributions[k] as number);
-      }
-    }
+    const nF = this.nFeatures;
+    const x = this.wide;
+    if (row.length !== nF) throw new RangeError(`explain(): a row has ${nF} readings, not ${row.length}`);
+    x.set(row);
+    x[countSlot(nF)] = this.usesMissingCount ? countMissing(x, nF) : 0;
+    x[padSlot(nF)] = 0;
+    const phi = this.phiWide.fill(0);
+    let margin = this.baseMargin;
+    if (tabulated) {
+      if (this.small) margin += lookUpSmall(this.small, x, phi);
+      for (const table of this.larger) margin += lookUp(table, x, phi);
+      margin += runTrees(this.untabulated, x, phi);
+    } else margin += runTrees(this.trees, x, phi);
+    for (const m of this.linear) margin += m.weight * explainLinear(m, x, phi);
     this.out.margin = margin;
     return this.out;
   }
@@ -283,74 +279,88 @@ function countMissing(row: ArrayLike<number>, n: number): number {
   return missing;
 }
 
-function memberBase(m: CompiledTrees | CompiledLinear): number {
-  if (m.kind === 'trees') return m.trees.reduce((sum, t) => sum + t.expected, m.baseMargin);
-  const { coef, mean, intercept } = m.json;
+function linearBase({ coef, mean, intercept }: LinearMemberJson): number {
   return coef.reduce((sum, c, k) => sum + c * (mean[k] as number), intercept);
 }
 
-function inputValue(row: ArrayLike<number>, j: number, missing: number): number {
-  return j === MISSING_COUNT_INPUT ? missing : (row[j] as number);
-}
-
-function explainTrees(m: CompiledTrees, row: ArrayLike<number>, missing: number, tabulated: boolean): { phi: Float64Array; margin: number } {
-  const x = m.x;
-  // float32 once per input, so the compares below are xgboost's float32 compares (NaN stays NaN)
-  for (let k = 0; k < m.inputs.length; k++) x[k] = Math.fround(inputValue(row, m.inputs[k] as number, missing));
-  const phi = m.phi.fill(0);
-  if (!tabulated) return { phi, margin: m.baseMargin + runTrees(m.trees, x, phi) };
-  return { phi, margin: m.baseMargin + lookUpTrees(m.table, x, phi) + runTrees(m.untabulated, x, phi) };
-}
-
-/** TreeSHAP per tree, for trees too large to tabulate (and for tests of the tables); answers the leaf sum. */
-function runTrees(trees: TreeExplainer[], x: Float64Array, phi: Float64Array): number {
+/** TreeSHAP per tree, for trees too large to tabulate (and for tests of the tables); answers the weighted leaf sum. */
+function runTrees(trees: WeightedTree[], x: Float32Array, phi: Float64Array): number {
   let margin = 0;
-  for (const t of trees) {
-    t.decide(x);
-    margin += t.leafValue();
-    const values = t.computeContributions();
-    for (let k = 0; k < t.inputs.length; k++) phi[t.inputs[k] as number] = (phi[t.inputs[k] as number] as number) + (values[k] as number);
+  for (const { tree, weight } of trees) {
+    tree.decide(x);
+    margin += weight * tree.leafValue();
+    const values = tree.computeContributions();
+    for (let q = 0; q < tree.inputs.length; q++) phi[tree.inputs[q] as number] = (phi[tree.inputs[q] as number] as number) + weight * (values[q] as number);
   }
   return margin;
 }
 
-/** The hot loop of the download: per tabulated tree, its decision pattern, then a table look-up; answers the leaf sum. */
-function lookUpTrees(tb: TreeTable, x: Float64Array, phi: Float64Array): number {
-  // Locals, not property loads in the loop: this runs 300 times per wafer.
-  const { count, nodeStart, nodeCount, split, threshold, defaultLeft, patternStart, leaf, inputStart, inputCount, treeInputs, valueStart, values } = tb;
+/**
+ * Whether a reading goes left at a node, as 1 or 0 and without a branch (the readings make branches unpredictable):
+ * below the threshold, or missing (v !== v) where the default branch is left.
+ */
+function goesLeft(v: number, threshold: number, defaultLeft: number): number {
+  return +(v < threshold) | (+(v !== v) & defaultLeft);
+}
+
+/**
+ * The hot loop of the download, for the SMALL table: per tree its decision pattern, then one table row added;
+ * answers the leaf sum. Unrolled, with locals rather than property loads: it runs 1,500 times per wafer for the
+ * shipped bag.
+ */
+function lookUpSmall(tb: TreeTable, x: Float32Array, phi: Float64Array): number {
+  const { count, slot, threshold, defaultLeft, leaf, target, values } = tb;
   let margin = 0;
-  for (let t = 0; t < count; t++) {
-    const start = nodeStart[t] as number;
-    const end = start + (nodeCount[t] as number);
+  for (let t = 0, n = 0; t < count; t++, n += SMALL) {
+    const pattern =
+      goesLeft(x[slot[n] as number] as number, threshold[n] as number, defaultLeft[n] as number) |
+      (goesLeft(x[slot[n + 1] as number] as number, threshold[n + 1] as number, defaultLeft[n + 1] as number) << 1) |
+      (goesLeft(x[slot[n + 2] as number] as number, threshold[n + 2] as number, defaultLeft[n + 2] as number) << 2);
+    const row = (t << SMALL) + pattern;
+    margin += leaf[row] as number;
+    const at = row * SMALL;
+    const i0 = target[n] as number;
+    const i1 = target[n + 1] as number;
+    const i2 = target[n + 2] as number;
+    phi[i0] = (phi[i0] as number) + (values[at] as number);
+    phi[i1] = (phi[i1] as number) + (values[at + 1] as number);
+    phi[i2] = (phi[i2] as number) + (values[at + 2] as number);
+  }
+  return margin;
+}
+
+/** lookUpSmall for tables of larger trees (any k and width). */
+function lookUp(tb: TreeTable, x: Float32Array, phi: Float64Array): number {
+  const { count, k, width, slot, threshold, defaultLeft, leaf, target, values } = tb;
+  const patterns = 1 << k;
+  let margin = 0;
+  for (let t = 0, node = 0; t < count; t++) {
     let pattern = 0;
-    for (let q = start, bit = 1; q < end; q++, bit <<= 1) {
-      const v = x[split[q] as number] as number;
-      // v !== v: missing (NaN), which follows the default branch
-      if (v !== v ? defaultLeft[q] === 1 : v < (threshold[q] as number)) pattern |= bit;
+    for (let q = 0; q < k; q++, node++) {
+      pattern |= goesLeft(x[slot[node] as number] as number, threshold[node] as number, defaultLeft[node] as number) << q;
     }
-    margin += leaf[(patternStart[t] as number) + pattern] as number;
-    const width = inputCount[t] as number;
-    const first = inputStart[t] as number;
-    const at = (valueStart[t] as number) + pattern * width;
-    for (let q = 0; q < width; q++) {
-      const i = treeInputs[first + q] as number;
+    const row = t * patterns + pattern;
+    margin += leaf[row] as number;
+    for (let q = 0, at = row * width, to = t * width; q < width; q++) {
+      const i = target[to + q] as number;
       phi[i] = (phi[i] as number) + (values[at + q] as number);
     }
   }
   return margin;
 }
 
-function explainLinear(m: CompiledLinear, row: ArrayLike<number>, missing: number): { phi: Float64Array; margin: number } {
+/** A linear member's exact attribution coef·(x' − mean x') added to phi (weighted); answers its margin. */
+function explainLinear(m: CompiledLinear, x: Float32Array, phi: Float64Array): number {
   const { impute, center, scale, mean, coef, intercept } = m.json;
   const clip = m.json.clip ?? Number.POSITIVE_INFINITY;
-  const phi = m.phi;
   let margin = intercept;
   for (let k = 0; k < m.inputs.length; k++) {
-    const v = inputValue(row, m.inputs[k] as number, missing);
+    const v = x[m.inputs[k] as number] as number;
     const scaled = ((Number.isNaN(v) ? (impute[k] as number) : v) - (center[k] as number)) / (scale[k] as number);
-    const x = Math.min(clip, Math.max(-clip, scaled));
-    phi[k] = (coef[k] as number) * (x - (mean[k] as number));
-    margin += (coef[k] as number) * x;
+    const clipped = Math.min(clip, Math.max(-clip, scaled));
+    const slot = m.inputs[k] as number;
+    phi[slot] = (phi[slot] as number) + m.weight * (coef[k] as number) * (clipped - (mean[k] as number));
+    margin += (coef[k] as number) * clipped;
   }
-  return { phi, margin };
+  return margin;
 }
