@@ -13,14 +13,17 @@ import { recordsToRows, type RecordsJob, type RowsConfig } from '../../workers/e
 import { loadSession } from '../../workers/engine/load';
 import type { Session } from '../../workers/engine/session';
 import { createEngine } from '../../workers/engine/engine';
-import { SAMPLE, fileFromDisk, fileFromText, explainBytes, modelJson, onnxBytes, path, unwrap, loadSummary, THRESHOLD } from './helpers';
+import { exportCsv } from '../../workers/engine/export';
+import { Explainer } from '../../workers/engine/explain';
+import { pooledTopSensorsColumn, topSensorsColumn } from '../../workers/engine/wafer-explain';
+import { SAMPLE, blobText, fileFromDisk, fileFromText, explainBytes, explainJson, modelJson, onnxBytes, path, setCell, unwrap, loadSummary, THRESHOLD } from './helpers';
 
 /** Requests the channel workers have handled (the pooled path must really be taken), and of which kind. */
 let handled = 0;
-const kinds = { range: 0, records: 0 };
+const kinds = { range: 0, records: 0, explain: 0 };
 
 /** A "worker" on a MessageChannel running the parse worker's handler, replying after a random short delay. */
-function channelWorker(seed: number): WorkerLike {
+function channelWorker(seed: number, refuseExplain = false): WorkerLike {
   const { port1, port2 } = new MessageChannel();
   let s = seed;
   const rand = () => {
@@ -29,8 +32,9 @@ function channelWorker(seed: number): WorkerLike {
   };
   port2.on('message', (req: ParseRequest) => {
     handled++;
-    kinds['range' in req ? 'range' : 'records']++;
+    kinds['explain' in req ? 'explain' : 'range' in req ? 'range' : 'records']++;
     setTimeout(() => {
+      if (refuseExplain && 'explain' in req) return port2.postMessage({ id: req.id, ok: false, error: { name: 'Error', message: 'out of memory' } });
       void handleParseRequest(req).then(({ reply, transfer }) => port2.postMessage(reply, transfer));
     }, Math.floor(rand() * 4));
   });
@@ -276,5 +280,49 @@ describe('recordsToRows (the shared conversion)', () => {
   test('the warm-up parse runs', async () => {
     expect(await warmUp(100)).toBe(100);
     expect(await warmUp()).toBe(PARSE_WARM_UP_ROWS);
+  });
+});
+
+describe('the top_sensors column written ahead in the parse workers', () => {
+  const explainer = Explainer.fromJson(explainJson, modelJson.features);
+  const options = { threshold: THRESHOLD, onlyFlagged: false };
+  const run = { token: new CancelToken(), sliceSize: 4096 };
+  const download = async (s: Session, column: ReturnType<typeof topSensorsColumn>) => blobText((await exportCsv(s, options, run, [column])).blob);
+
+  test('equals the in-process column: blocks of 7 wafers over small slices, wafers not scored left empty', async () => {
+    for (const name of [SAMPLE, 'tests/fixtures/bad/low-coverage.csv']) {
+      const s = await load(fileFromDisk(name), undefined, 4096);
+      const before = kinds.explain;
+      const pooled = await download(s, pooledTopSensorsColumn(s, explainer, poolOf(2), { blockRows: 7, ahead: 3 }));
+      expect(kinds.explain - before).toBe(Math.ceil(s.rows / 7));
+      const local = await download(s, topSensorsColumn(s, explainer));
+      expect(pooled).toBe(local);
+      expect(local.split('\n')[1]?.split(',').at(-1)).toMatch(/^Sensor-\d+ \([+−]\d\.\d\d\)/);
+    }
+    const lowCoverage = await load(fileFromDisk('tests/fixtures/bad/low-coverage.csv'), undefined, 4096);
+    expect(Array.from(lowCoverage.probabilities).some(Number.isNaN)).toBe(true);
+  });
+
+  test('a block a worker fails is written here, the same', async () => {
+    const s = await load(fileFromDisk(SAMPLE), undefined, 4096);
+    const failing = new ParsePool((i) => channelWorker(5 + i, true), 2);
+    pools.push(failing);
+    expect(await download(s, pooledTopSensorsColumn(s, explainer, failing, { blockRows: 16 }))).toBe(await download(s, topSensorsColumn(s, explainer)));
+  });
+
+  /** The sample's download with top_sensors after an edit, by an engine with or without a pool; checks which path ran. */
+  async function editedTopDownload(pool: ParsePool | undefined): Promise<string> {
+    const engine = createEngine({ sliceSize: 2048, ...(pool ? { pool } : {}) });
+    unwrap(await engine.initFromBytes(modelJson, onnxBytes, { explain: explainBytes }));
+    unwrap(await engine.load(fileFromDisk(SAMPLE), THRESHOLD));
+    unwrap(await setCell(engine, 3, 60, '12345'));
+    const before = kinds.explain;
+    const text = await blobText(unwrap(await engine.exportCsv({ ...options, topSensors: true })).blob);
+    expect(kinds.explain > before).toBe(pool !== undefined);
+    return text;
+  }
+
+  test('through the engine with a pool, after an edit: the same file as an engine without one', async () => {
+    expect(await editedTopDownload(poolOf(2))).toBe(await editedTopDownload(undefined));
   });
 });

@@ -45,7 +45,7 @@ import { bundleEntry, parseReference, quantilesOf, type Reference } from './refe
 import type { ParsePool } from './pool';
 import { ScoreIndex, warmUpResults } from './score-index';
 import { applyEdits, resultsAt, scoreAll, setLowCoverageScoring, windowRows, type Session } from './session';
-import { explainWafer, topSensorsColumn } from './wafer-explain';
+import { explainWafer, pooledTopSensorsColumn, topSensorsColumn, type ExtraColumn } from './wafer-explain';
 
 export interface EngineOptions {
   /** Replaces global fetch (tests load the model from disk). */
@@ -231,6 +231,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
     if (!explainJson) return fail('no-explanations', 'This model bundle has no explain.json, so its predictions cannot be explained.');
     explainer ??= Explainer.fromValidJson(explainJson, explainJson.features.length);
     return explainer;
+  };
+  /** The download's top_sensors column: written ahead in the parse workers when they are up, here otherwise. */
+  const topSensorsColumnOf = async (s: Session): Promise<ExtraColumn> => {
+    const e = needExplainer();
+    return options.pool && (await options.pool.ready()) ? pooledTopSensorsColumn(s, e, options.pool) : topSensorsColumn(s, e);
   };
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
@@ -460,7 +465,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         checkThreshold(opts.threshold);
         if (opts.topSensors !== undefined && typeof opts.topSensors !== 'boolean') fail('bad-request', 'exportCsv(): topSensors must be true or false.');
         if (opts.topSensors && s.batch) fail('bad-request', 'The top_sensors column is not available for a batch download yet: download without it, or load the files one at a time.');
-        const added = opts.topSensors ? [topSensorsColumn(s, needExplainer())] : [];
+        const added = opts.topSensors ? [await topSensorsColumnOf(s)] : [];
         const run = { token, onProgress, sliceSize: options.sliceSize };
         return s.batch ? exportCombined(s, opts, run) : runExport(s, opts, run, added);
       });

@@ -425,6 +425,8 @@ export async function exportCsv(s: Session, options: ExportOptions, run: ExportR
   const rows = sessionRows(s);
   for await (const batch of splitRecords(s.file, { delimiter: sn.delimiter, lineEnding: sn.lineEnding, start: sn.dataStart, sliceSize: run.sliceSize ?? DEFAULT_SLICE_SIZE })) {
     run.token.throwIfCancelled();
+    // The batch holds at most one data row per record.
+    for (const column of added) await column.ready?.(writer.dataRows, writer.dataRows + batch.starts.length);
     writer.writeBatch(batch, rows);
     run.onProgress?.({ phase: 'export', done: batch.bytesRead, total: s.file.size });
     await yieldToEventLoop();

@@ -1,17 +1,33 @@
 /**
  * A small pool of parse workers. Each converts either a byte range of the file it reads itself (ranges.ts, for
  * quote-free files) or the bytes of complete records the engine's splitter hands it (`recordsToRows`, rows.ts),
- * and sends the rows back (buffers transferred). The protocol lives here so the worker script
- * (`workers/parse.worker.ts`) and the tests (a MessageChannel stands in for a Worker) share it.
+ * and sends the rows back (buffers transferred). After a load the same workers write the download's top_sensors
+ * texts of blocks of wafers (top-sensors.ts), on the cores the engine's own writing leaves free. The protocol
+ * lives here so the worker script (`workers/parse.worker.ts`) and the tests (a MessageChannel stands in for a
+ * Worker) share it.
  */
 import type { EngineErrorCode } from '../api';
 import { DEFAULT_SLICE_SIZE } from './csv';
 import { EngineFailure } from './errors';
+import { Explainer, type ExplainJson } from './explain';
 import { rangeToRows, type RangeJob, type RangeResult } from './ranges';
 import { chunkTransfer, recordsToRows, type RecordsJob, type RowsChunk, type RowsConfig } from './rows';
+import { topSensorsFormatter } from './top-sensors';
 
-/** Records [from, to) of bytes the engine split, or a range of the file the worker reads. */
-type ParseJob = { job: RecordsJob; from: number; to: number; cfg: RowsConfig } | { range: RangeJob; cfg: RowsConfig };
+/**
+ * The top_sensors texts of `rows` wafers' readings (row-major, nFeatures each). The explainer's JSON comes with a
+ * worker's first job for a model (`json`) and is kept; later jobs name the model by `model` only.
+ */
+export interface ExplainJob {
+  model: number;
+  json?: ExplainJson;
+  nFeatures: number;
+  readings: Float32Array;
+  rows: number;
+}
+
+/** Records [from, to) of bytes the engine split, a range of the file the worker reads, or wafers to explain. */
+type ParseJob = { job: RecordsJob; from: number; to: number; cfg: RowsConfig } | { range: RangeJob; cfg: RowsConfig } | { explain: ExplainJob };
 export type ParseRequest = ParseJob & { id: number };
 
 export interface SerializedError {
@@ -23,6 +39,7 @@ export interface SerializedError {
 export type ParseReply =
   | { id: number; ok: true; chunk: RowsChunk }
   | { id: number; ok: true; range: RangeResult }
+  | { id: number; ok: true; texts: string[] }
   | { id: number; ok: false; error: SerializedError }
   | { ready: true };
 
@@ -31,9 +48,21 @@ type OkReply = Extract<ParseReply, { ok: true }>;
 /** Sent by a parse worker once its module has loaded. */
 export const READY: ParseReply = { ready: true };
 
+/** The worker's explainer: built from the first job of a model, kept for the next ones. */
+let kept: { model: number; format: (readings: ArrayLike<number>) => string } | null = null;
+
+function topSensorsTexts(job: ExplainJob): string[] {
+  if (job.json) kept = { model: job.model, format: topSensorsFormatter(Explainer.fromValidJson(job.json, job.nFeatures)) };
+  if (!kept || kept.model !== job.model) throw new Error(`a parse worker was asked to explain wafers of model ${job.model} without its explain.json`);
+  const texts: string[] = [];
+  for (let r = 0; r < job.rows; r++) texts.push(kept.format(job.readings.subarray(r * job.nFeatures, (r + 1) * job.nFeatures)));
+  return texts;
+}
+
 /** The parse worker's side: run one request; returns the reply and the buffers to transfer. */
 export async function handleParseRequest(req: ParseRequest): Promise<{ reply: ParseReply; transfer: ArrayBuffer[] }> {
   try {
+    if ('explain' in req) return { reply: { id: req.id, ok: true, texts: topSensorsTexts(req.explain) }, transfer: [] };
     if ('range' in req) {
       const range = await rangeToRows(req.range, req.cfg);
       return { reply: { id: req.id, ok: true, range }, transfer: range.usable && range.chunk ? chunkTransfer(range.chunk) : [] };
@@ -123,6 +152,8 @@ interface Slot {
   worker: WorkerLike;
   pending: Map<number, { resolve: (reply: OkReply) => void; reject: (e: Error) => void }>;
   ready: Promise<boolean>;
+  /** The model whose explain.json the worker was last sent (it keeps one). */
+  explainModel?: number;
 }
 
 /** How long a parse worker may take to load before the engine parses in-process instead. */
@@ -132,6 +163,9 @@ export class ParsePool {
   private slots: Slot[] | null = null;
   private nextId = 1;
   private broken = false;
+  /** A number per explain.json object the pool was asked about, so a worker is sent each one once. */
+  private readonly models = new WeakMap<ExplainJson, number>();
+  private nextModel = 1;
 
   /** `start(i)` creates worker i; it may throw (no nested Worker support), which disables the pool. */
   constructor(
@@ -218,15 +252,34 @@ export class ParsePool {
     return reply.range;
   }
 
-  private send(job: ParseJob, transfer: Transferable[]): Promise<OkReply> {
+  /**
+   * The top_sensors texts of `rows` wafers' readings (row-major, `nFeatures` each; the buffer is transferred), in
+   * the least busy worker; `json` goes to a worker only the first time it sees this model.
+   */
+  async topSensors(json: ExplainJson, nFeatures: number, readings: Float32Array, rows: number): Promise<string[]> {
+    let model = this.models.get(json);
+    if (model === undefined) this.models.set(json, (model = this.nextModel++));
+    const job = (slot: Slot): ParseJob => {
+      const first = slot.explainModel !== model;
+      slot.explainModel = model;
+      return { explain: { model, nFeatures, readings, rows, ...(first ? { json } : {}) } };
+    };
+    const reply = await this.send(job, [readings.buffer as ArrayBuffer]);
+    if (!('texts' in reply)) throw new Error('a parse worker answered an explain request with rows');
+    return reply.texts;
+  }
+
+  /** Send a job (or the job made for the chosen slot) to the least busy worker. */
+  private send(job: ParseJob | ((slot: Slot) => ParseJob), transfer: Transferable[]): Promise<OkReply> {
     const slots = this.startSlots();
     if (this.broken || slots.length === 0) return Promise.reject(new Error('the parse workers are not available'));
     let slot = slots[0] as Slot;
     for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
+    const request = typeof job === 'function' ? job(slot) : job;
     const id = this.nextId++;
     return new Promise<OkReply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      const req: ParseRequest = { ...job, id };
+      const req: ParseRequest = { ...request, id };
       slot.worker.postMessage(req, transfer);
     });
   }

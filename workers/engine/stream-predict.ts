@@ -22,7 +22,8 @@ import { isBlankRecord, isDelimiterOnlyRecord, readBytes, SNIFF_BYTES, sniff, sp
 import { CancelToken, fail } from './errors';
 import type { Explainer } from './explain';
 import { CsvExportWriter, exportPreamble, type ExportCounts, type ExportLayout, type ExportRows, type ExportSink } from './export';
-import { topSensorsFormatter, TOP_SENSORS_COLUMN, type ExtraColumn } from './wafer-explain';
+import { topSensorsFormatter, TOP_SENSORS_COLUMN } from './top-sensors';
+import type { ExtraColumn } from './wafer-explain';
 import { noRowsMessage, numberFormatFor, readHeader, rowsConfig, type NumberFormatUse } from './load';
 import type { Model } from './model';
 import { FIELD_START, QUOTE, stepQuoteState, type QuoteState } from './quote-scan';
