@@ -737,6 +737,20 @@ describe('the wafer explanation panel and the top_sensors download', () => {
     expect(app.explanation).toBeNull();
   });
 
+  test('the panel switches with the answer: the last wafer asked for wins, and a close meanwhile keeps it closed', async () => {
+    const { app } = await startedApp();
+    await app.loadSample();
+    await Promise.all([app.explainWafer(3), app.explainWafer(5)]);
+    expect(app.explainedRow).toBe(5);
+    expect(app.explanation?.row).toBe(5);
+    const asked = app.explainWafer(7);
+    expect(app.explanation?.row).toBe(5); // still the open wafer until the answer comes
+    app.closeExplanation();
+    await asked;
+    expect(app.explainedRow).toBeNull();
+    expect(app.explanation).toBeNull();
+  });
+
   test('the download has top_sensors only when asked', async () => {
     const { app, saved } = await startedApp();
     await app.loadSample();
