@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -219,21 +219,23 @@ def summarise(
         oofs.append(oof)
     cv_thr = float(np.median([threshold_for_recall(o, y, TARGET_RECALL) for o in oofs]))
     cv = metrics_with_ci(oofs, y, cv_thr, s.n_boot, boot_seed, protocols["cv"])
+    # Without a time column, shuffled CV is the headline: its threshold and first repeat's predictions.
+    cv_only = RecipeResult(
+        key=recipe.key,
+        cv=cv,
+        cv_threshold=cv_thr,
+        time_forward=None,
+        rolling_origin=None,
+        threshold=cv_thr,
+        oof=Oof("cv", list(range(n)), [int(v) for v in y], [float(v) for v in oofs[0]]),
+        seed_roc_auc=[float(_auc(o, y) or 0.0) for o in oofs],
+        block_roc_auc=[],
+        early_roc_auc=None,
+        late_roc_auc=None,
+        cpu_seconds=cpu,
+    )
     if not has_time:
-        return RecipeResult(
-            key=recipe.key,
-            cv=cv,
-            cv_threshold=cv_thr,
-            time_forward=None,
-            rolling_origin=None,
-            threshold=cv_thr,
-            oof=Oof("cv", list(range(n)), [int(v) for v in y], [float(v) for v in oofs[0]]),
-            seed_roc_auc=[float(_auc(o, y) or 0.0) for o in oofs],
-            block_roc_auc=[],
-            early_roc_auc=None,
-            late_roc_auc=None,
-            cpu_seconds=cpu,
-        )
+        return cv_only
     n_blocks = len(tasks["ro"]) // len(seeds)
     per_seed = [np.concatenate(margins["ro"][k * n_blocks : (k + 1) * n_blocks]) for k in range(len(seeds))]
     rows = np.concatenate([t.val for t in tasks["ro"][:n_blocks]])
@@ -248,10 +250,8 @@ def summarise(
     tf_thr = threshold_for_recall(inner, y[tr_rows], TARGET_RECALL)
     va = tasks["tf"][0].val
     tf = metrics_with_ci([_bag(margins["tf"])], y[va], tf_thr, s.n_boot, boot_seed, protocols["time_forward"])
-    return RecipeResult(
-        key=recipe.key,
-        cv=cv,
-        cv_threshold=cv_thr,
+    return replace(
+        cv_only,
         time_forward=tf,
         rolling_origin=ro,
         threshold=thr,
@@ -262,7 +262,6 @@ def summarise(
         block_roc_auc=blocks,
         early_roc_auc=_auc(p_ro[:half], y[rows][:half]),
         late_roc_auc=_auc(p_ro[half:], y[rows][half:]),
-        cpu_seconds=cpu,
     )
 
 
