@@ -13,6 +13,7 @@ import type {
   EvaluationCurves,
   EngineApi,
   EngineError,
+  ExportOptions,
   ExportResult,
   LoadChoices,
   LoadSummary,
@@ -1030,8 +1031,7 @@ export class AppState {
     this.error = null;
     this.info = null;
     const onProgress = this.batch.active ? this.batchProgressHandler('export', 'Writing', this.batch.report?.loaded ?? 0) : this.progressHandler('export', 'Preparing the download');
-    const topSensors = this.topSensors && this.canExplain;
-    const result: Result<ExportResult> = await this.engine().exportCsv({ threshold: this.threshold, onlyFlagged, ...(topSensors ? { topSensors } : {}) }, onProgress);
+    const result: Result<ExportResult> = await this.engine().exportCsv(this.exportOptions(onlyFlagged), onProgress);
     this.busy = null;
     if (!result.ok) {
       this.fail(result.error);
@@ -1227,12 +1227,17 @@ export class AppState {
   }
 
   /** A batch: one zip of a predictions file per loaded file, each as that file's own download would be. */
+  /** A download's options: the threshold on screen, and top_sensors when asked for and the model can explain. */
+  private exportOptions(onlyFlagged: boolean): ExportOptions {
+    return { threshold: this.threshold, onlyFlagged, ...(this.topSensors && this.canExplain ? { topSensors: true } : {}) };
+  }
+
   async downloadZip(onlyFlagged: boolean): Promise<void> {
     if (!this.summary || this.busy || !this.batch.active) return;
     this.error = null;
     this.info = null;
     const onProgress = this.batchProgressHandler('export', 'Writing', this.batch.report?.loaded ?? 0);
-    const result = await this.engine().exportZip({ threshold: this.threshold, onlyFlagged }, onProgress);
+    const result = await this.engine().exportZip(this.exportOptions(onlyFlagged), onProgress);
     this.busy = null;
     if (!result.ok) {
       this.fail(result.error);

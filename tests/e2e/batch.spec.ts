@@ -117,6 +117,27 @@ test('the combined CSV and the zip, cell by cell against the inputs and each fil
   }
 });
 
+test('with top_sensors: the combined CSV and the zip carry the column, each file exactly as its own download with it', async ({ page }) => {
+  await openApp(page);
+  await pickFolder(page);
+  await page.getByTestId('top-sensors-checkbox').check();
+  const combined = records((await download(page, 'download-button')).bytes.toString('utf8'));
+  expect(combined[0]).toBe(`source_file,${records(sampleText)[0]},fault_probability,prediction,top_sensors`);
+  expect(combined.length - 1).toBe(100);
+  const entries = unzipSync(new Uint8Array((await download(page, 'download-zip-button')).bytes));
+  // The box stays ticked for the single files: each entry and each part of the combined CSV is the file's own download.
+  let at = 1;
+  for (const name of GOOD) {
+    await pickFile(page, name, input(name));
+    await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', String(ROWS[GOOD.indexOf(name)]));
+    const single = await download(page, 'download-button');
+    expect(Buffer.from(entries[name.replace('.csv', '_predictions.csv')] as Uint8Array).equals(single.bytes)).toBe(true);
+    const own = records(single.bytes.toString('utf8'));
+    expect(own[0]?.endsWith(',top_sensors')).toBe(true);
+    for (const line of own.slice(1)) expect(combined[at++]).toBe(`${name},${line}`);
+  }
+});
+
 test('several files dropped at once are loaded as one batch', async ({ page }) => {
   await openApp(page);
   const twelve = records(sampleText).slice(0, 13).join('\n') + '\n';

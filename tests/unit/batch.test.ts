@@ -16,13 +16,13 @@ async function text(r: ExportResult): Promise<string> {
   return new TextDecoder().decode(new Uint8Array(await r.blob.arrayBuffer()));
 }
 
-/** Each good file's own single-file download at the threshold. */
-async function singleDownloads(onlyFlagged = false): Promise<Map<string, Uint8Array>> {
+/** Each good file's own single-file download at the threshold (with the top_sensors column when asked). */
+async function singleDownloads(onlyFlagged = false, topSensors = false): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
   for (const name of GOOD) {
     const engine = await readyEngine();
     await loadOk(engine, fileFromDisk(`${DIR}/${name}`));
-    const r = unwrap(await engine.exportCsv({ threshold: THRESHOLD, onlyFlagged }));
+    const r = unwrap(await engine.exportCsv({ threshold: THRESHOLD, onlyFlagged, topSensors }));
     out.set(name, new Uint8Array(await r.blob.arrayBuffer()));
   }
   return out;
@@ -120,6 +120,45 @@ describe('batch', () => {
         combined.slice(1).forEach((line, i) => expect(line.split(',').slice(1, -2)).toEqual(inputs[i]?.split(',')));
       }
     }
+  });
+
+  test('with top_sensors: each zip entry and each part of the combined CSV is that file’s own download with the column', async () => {
+    const engine = await readyEngine();
+    unwrap(await engine.loadBatch(folder(), THRESHOLD));
+    const singles = await singleDownloads(false, true);
+    const zip = unzipSync(new Uint8Array(await unwrap(await engine.exportZip({ threshold: THRESHOLD, onlyFlagged: false, topSensors: true })).blob.arrayBuffer()));
+    for (const name of GOOD) expect(zip[name.replace('.csv', '_predictions.csv')]).toEqual(singles.get(name));
+    const combined = (await text(unwrap(await engine.exportCsv({ threshold: THRESHOLD, onlyFlagged: false, topSensors: true })))).split('\n').filter(Boolean);
+    const expected = GOOD.flatMap((name, k) => {
+      const own = new TextDecoder().decode(singles.get(name)).split('\n').filter(Boolean);
+      return [...(k === 0 ? [`source_file,${own[0]}`] : []), ...own.slice(1).map((line) => `${name},${line}`)];
+    });
+    expect(combined).toEqual(expected);
+    expect(combined[0]?.endsWith(',fault_probability,prediction,top_sensors')).toBe(true);
+    expect(combined[1]?.split(',').at(-1)).toMatch(/^Sensor-\d+ \([+−]\d\.\d\d\)(; Sensor-\d+ \([+−]\d\.\d\d\))*$/);
+  });
+
+  test('a file narrower than the batch’s widest row is padded before the results, top_sensors included', async () => {
+    const lines = readFileSync(path(SAMPLE), 'utf8').split('\n').filter(Boolean);
+    const narrow = fileFromText(`${[lines[0], ...lines.slice(1, 11)].join('\n')}\n`, 'narrow.csv');
+    const wide = fileFromText(`${[lines[0], ...lines.slice(11, 21).map((l, i) => (i === 3 ? `${l},surplus` : l))].join('\n')}\n`, 'wide.csv');
+    const engine = await readyEngine();
+    unwrap(await engine.loadBatch([{ file: narrow, name: 'narrow.csv' }, { file: wide, name: 'wide.csv' }], THRESHOLD));
+    const own = await readyEngine();
+    await loadOk(own, narrow);
+    const narrowOwn = (await text(unwrap(await own.exportCsv({ threshold: THRESHOLD, onlyFlagged: false, topSensors: true })))).split('\n').filter(Boolean);
+    const combined = (await text(unwrap(await engine.exportCsv({ threshold: THRESHOLD, onlyFlagged: false, topSensors: true })))).split('\n').filter(Boolean);
+    const header = combined[0]?.split(',') ?? [];
+    expect(header.slice(-4)).toEqual(['extra_1', 'fault_probability', 'prediction', 'top_sensors']);
+    for (const line of combined.slice(1)) expect(line.split(',')).toHaveLength(header.length);
+    // The narrow file's rows: its own fields, one empty extra_1, then its own three results.
+    combined.slice(1, 11).forEach((line, i) => {
+      const fields = line.split(',');
+      const mine = narrowOwn[i + 1]?.split(',') ?? [];
+      expect(fields.slice(1, -4)).toEqual(mine.slice(0, -3));
+      expect(fields.slice(-4)).toEqual(['', ...mine.slice(-3)]);
+    });
+    expect(combined[14]?.split(',').at(-4)).toBe('surplus');
   });
 
   test('per-file counts and evaluation: labelled files are evaluated, the file without labels is not', async () => {

@@ -12,6 +12,7 @@ import { crc32 } from './crc32';
 import { fail } from './errors';
 import { appendedNames, exportCsv, exportFileName, rawFieldSpans, type ExportRun } from './export';
 import type { BatchPart, Session } from './session';
+import type { ExtraColumn } from './wafer-explain';
 import { isFormulaLike, neutralize } from './validate';
 
 /**
@@ -95,11 +96,18 @@ interface Totals {
   editedCells: number;
 }
 
+/** The columns a download adds after the results (the top_sensors option): their names, and each file's columns. */
+export interface AddedColumns {
+  names: string[];
+  of(s: Session): Promise<ExtraColumn[]>;
+}
+export const NO_ADDED_COLUMNS: AddedColumns = { names: [], of: async () => [] };
+
 /** Export one file of the batch as its own download (the file named in progress). */
-async function exportPart(batch: Session, part: BatchPart, k: number, count: number, options: ExportOptions, run: ExportRun, totals: Totals): Promise<{ s: Session; result: ExportResult }> {
+async function exportPart(batch: Session, part: BatchPart, k: number, count: number, options: ExportOptions, run: ExportRun, totals: Totals, added: AddedColumns): Promise<{ s: Session; result: ExportResult }> {
   const s = partSession(batch, part);
   const onProgress: ProgressCallback = (p) => run.onProgress?.({ ...p, file: part.name, fileIndex: k, fileCount: count });
-  const result = await exportCsv(s, options, { token: run.token, onProgress, sliceSize: run.sliceSize });
+  const result = await exportCsv(s, options, { token: run.token, onProgress, sliceSize: run.sliceSize }, await added.of(s));
   totals.rows += result.rows;
   totals.neutralizedCells += result.neutralizedCells;
   totals.editedCells += result.editedCells;
@@ -116,18 +124,19 @@ function batchFileName(count: number, onlyFlagged: boolean, ext: string): string
  * left out: they would become rows with only a file name. When some file's rows are longer than the header, the
  * others are padded before the result columns, so every result sits under its header.
  */
-export async function exportCombined(batch: Session, options: ExportOptions, run: ExportRun): Promise<ExportResult> {
+export async function exportCombined(batch: Session, options: ExportOptions, run: ExportRun, added: AddedColumns = NO_ADDED_COLUMNS): Promise<ExportResult> {
   const parts = partsOf(batch);
   const d: Delimiter = batch.sniffed.delimiter;
   const ncol = batch.header.length;
   const width = batch.widestRow;
-  const names = appendedNames(batch.header, width - ncol);
+  const names = appendedNames(batch.header, width - ncol, added.names);
+  const results = [names.probability, names.prediction, ...names.added];
   const writer = new BlobWriter();
   const out = new Chunker((b) => writer.push(b));
   const source = quoteField(sourceColumnName(batch.header), d);
   const totals: Totals = { rows: 0, neutralizedCells: 0, editedCells: 0 };
   for (const [k, part] of parts.entries()) {
-    const { s, result } = await exportPart(batch, part, k, parts.length, options, run, totals);
+    const { s, result } = await exportPart(batch, part, k, parts.length, options, run, totals, added);
     const pad = width - s.widestRow;
     const dataStart = s.sniffed.dataStart;
     // The first file's BOM and Excel `sep=` line open the combined file, as they open its own download.
@@ -147,11 +156,11 @@ export async function exportCombined(batch: Session, options: ExportOptions, run
           if (k > 0) continue;
           out.text(`${source}${d}`);
           if (pad === 0) out.push(b.bytes.subarray(st, ce));
-          else out.text(widerHeader(decodeUtf8(b.bytes.subarray(st, ce)), d, ncol, [...names.extra, names.probability, names.prediction]));
+          else out.text(widerHeader(decodeUtf8(b.bytes.subarray(st, ce)), d, ncol, [...names.extra, ...results]));
         } else {
           out.text(`${name}${d}`);
           if (pad === 0) out.push(b.bytes.subarray(st, ce));
-          else out.text(padBeforeResults(decodeUtf8(b.bytes.subarray(st, ce)), d, pad));
+          else out.text(padBeforeResults(decodeUtf8(b.bytes.subarray(st, ce)), d, pad, results.length));
         }
         if (ending) out.push(ending);
         else out.text(batch.sniffed.lineEnding);
@@ -174,10 +183,10 @@ function widerHeader(text: string, d: Delimiter, ncol: number, appended: string[
   return [own, ...appended.map((n) => quoteField(n, d))].join(d);
 }
 
-/** `pad` empty fields before the last two (the results) of one record of a narrower file's download. */
-function padBeforeResults(text: string, d: Delimiter, pad: number): string {
+/** `pad` empty fields before the last `results` fields of one record of a narrower file's download. */
+function padBeforeResults(text: string, d: Delimiter, pad: number, results: number): string {
   const spans = rawFieldSpans(text, d);
-  const resultsStart = spans[spans.length - 4] as number;
+  const resultsStart = spans[spans.length - 2 * results] as number;
   return text.slice(0, resultsStart) + d.repeat(pad) + text.slice(resultsStart);
 }
 
@@ -215,7 +224,7 @@ class StoredEntry extends ZipPassThrough {
  * whole download (fflate level 1: 2.1 s for 16 MB, the runtime's zlib at its default level ≈ 1.8 s, storing
  * 0.14 s; this machine, 2026-12-01) — for a day's 540 MB, most of a minute.
  */
-export async function exportZip(batch: Session, options: ExportOptions, run: ExportRun): Promise<ExportResult> {
+export async function exportZip(batch: Session, options: ExportOptions, run: ExportRun, added: AddedColumns = NO_ADDED_COLUMNS): Promise<ExportResult> {
   const parts = partsOf(batch);
   const writer = new BlobWriter();
   let zipError: Error | null = null;
@@ -229,7 +238,7 @@ export async function exportZip(batch: Session, options: ExportOptions, run: Exp
   );
   const totals: Totals = { rows: 0, neutralizedCells: 0, editedCells: 0 };
   for (const [k, part] of parts.entries()) {
-    const { result } = await exportPart(batch, part, k, parts.length, options, run, totals);
+    const { result } = await exportPart(batch, part, k, parts.length, options, run, totals, added);
     if (result.blob.size > ZIP_LIMIT || writer.size + result.blob.size > ZIP_LIMIT) {
       fail('too-large', `The zip would pass 4 GB, more than a zip without ZIP64 can hold; download the combined CSV instead, or score the folder with the command-line tool (\`npx sensor-fault predict DIR -o OUT\`).`);
     }

@@ -32,7 +32,7 @@ import type {
 } from '../api';
 import type { ModelJson } from '../model-json';
 import { batchResults, loadBatch } from './batch';
-import { exportCombined, exportZip } from './batch-export';
+import { exportCombined, exportZip, NO_ADDED_COLUMNS, type AddedColumns } from './batch-export';
 import { BUNDLE_ORIGIN, checkGolden, readBundle } from './bundle';
 import { evaluationCurves, sortedByClass } from './curves';
 import { DriftCounts, driftReport, sensorDistribution } from './drift';
@@ -45,6 +45,7 @@ import { bundleEntry, parseReference, quantilesOf, type Reference } from './refe
 import type { ParsePool } from './pool';
 import { ScoreIndex, warmUpResults } from './score-index';
 import { applyEdits, resultsAt, scoreAll, setLowCoverageScoring, windowRows, type Session } from './session';
+import { TOP_SENSORS_COLUMN } from './top-sensors';
 import { explainWafer, pooledTopSensorsColumn, topSensorsColumn, type ExtraColumn } from './wafer-explain';
 
 export interface EngineOptions {
@@ -236,6 +237,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const topSensorsColumnOf = async (s: Session): Promise<ExtraColumn> => {
     const e = needExplainer();
     return options.pool && (await options.pool.ready()) ? pooledTopSensorsColumn(s, e, options.pool) : topSensorsColumn(s, e);
+  };
+  /** A download's options checked; the columns it adds after the results (top_sensors when asked for). */
+  const addedColumns = (opts: ExportOptions, call: string): AddedColumns => {
+    checkThreshold(opts.threshold);
+    if (opts.topSensors !== undefined && typeof opts.topSensors !== 'boolean') fail('bad-request', `${call}(): topSensors must be true or false.`);
+    if (!opts.topSensors) return NO_ADDED_COLUMNS;
+    needExplainer();
+    return { names: [TOP_SENSORS_COLUMN], of: async (s) => [await topSensorsColumnOf(s)] };
   };
   const dataState = (s: Session, threshold: number): DataState => ({ version, results: resultsAt(s, threshold) });
 
@@ -462,12 +471,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     exportCsv(opts: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>> {
       return guarded(async (token) => {
         const s = needSession();
-        checkThreshold(opts.threshold);
-        if (opts.topSensors !== undefined && typeof opts.topSensors !== 'boolean') fail('bad-request', 'exportCsv(): topSensors must be true or false.');
-        if (opts.topSensors && s.batch) fail('bad-request', 'The top_sensors column is not available for a batch download yet: download without it, or load the files one at a time.');
-        const added = opts.topSensors ? [await topSensorsColumnOf(s)] : [];
+        const added = addedColumns(opts, 'exportCsv');
         const run = { token, onProgress, sliceSize: options.sliceSize };
-        return s.batch ? exportCombined(s, opts, run) : runExport(s, opts, run, added);
+        return s.batch ? exportCombined(s, opts, run, added) : runExport(s, opts, run, await added.of(s));
       });
     },
 
@@ -495,9 +501,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     exportZip(opts: ExportOptions, onProgress?: ProgressCallback): Promise<Result<ExportResult>> {
       return guarded(async (token) => {
         const s = needSession();
-        checkThreshold(opts.threshold);
+        const added = addedColumns(opts, 'exportZip');
         if (!s.batch) fail('no-file', 'A zip of predictions is made for a batch of files; this is one file.');
-        return exportZip(s, opts, { token, onProgress, sliceSize: options.sliceSize });
+        return exportZip(s, opts, { token, onProgress, sliceSize: options.sliceSize }, added);
       });
     },
 
