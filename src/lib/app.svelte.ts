@@ -29,6 +29,7 @@ import type {
   WindowRequest,
 } from '../../workers/api';
 import { BatchState, batchInputs } from './batch.svelte';
+import { Coalesced } from './coalesced';
 import { formatBytes, formatCount, pluralize } from './format';
 import type { SessionStore, StoredModel } from './session-store';
 
@@ -234,14 +235,10 @@ export class AppState {
   private askedRow: number | null = null;
 
   private bridge: Bridge | null = null;
-  private analysisRunning = false;
-  private analysisQueued = false;
   /** Settles true once the model can score (engineState 'ready'), false if it cannot. */
   private ready: Promise<boolean> = Promise.resolve(false);
   /** Settles true once the engine can read a file (the model is described; scoring may still be on its way). */
   private readable: Promise<boolean> = Promise.resolve(false);
-  private summarizeRunning = false;
-  private summarizeQueued: number | null = null;
 
   constructor(private readonly deps: AppDeps) {}
 
@@ -537,35 +534,25 @@ export class AppState {
     this.results = state.results;
     // An edit (or a rescoring) may change the open wafer's explanation: ask again at the new version.
     if (this.explainedRow !== null && state.version !== this.explainedVersion) void this.refreshExplanation();
-    if (state.results !== null && state.results.threshold !== this.threshold) void this.summarizeCoalesced(this.threshold);
-    else if (this.batch.active) void this.refreshBatchResults();
-    if (changed) void this.refreshAnalysis();
+    if (state.results !== null && state.results.threshold !== this.threshold) void this.summarizing.request(this.threshold);
+    else if (this.batch.active) void this.batchResults.request();
+    if (changed) void this.analysis.request();
   }
 
   /**
    * Read the drift report and the evaluation curves for the current data version: one call in flight, and one
    * more after it when the data changed meanwhile (an edit moves the engine's counts; the reads are cheap).
    */
-  private async refreshAnalysis(): Promise<void> {
-    if (this.analysisRunning) {
-      this.analysisQueued = true;
-      return;
-    }
-    this.analysisRunning = true;
-    try {
-      do {
-        this.analysisQueued = false;
-        const version = this.dataVersion;
-        const drift = this.model?.hasReference ? await this.engine().drift() : null;
-        const curves = this.results !== null && this.evaluationMode ? await this.engine().curves() : null;
-        if (version !== this.dataVersion) continue;
-        this.drift = drift?.ok ? drift.value : null;
-        this.curves = curves?.ok ? curves.value : null;
-        this.analysisVersion = version;
-      } while (this.analysisQueued);
-    } finally {
-      this.analysisRunning = false;
-    }
+  private readonly analysis = new Coalesced(() => this.readAnalysis());
+  private async readAnalysis(): Promise<void> {
+    const version = this.dataVersion;
+    const drift = this.model?.hasReference ? await this.engine().drift() : null;
+    const curves = this.results !== null && this.evaluationMode ? await this.engine().curves() : null;
+    // The data changed meanwhile: its takeState asked again, and that answer is the one to show.
+    if (version !== this.dataVersion) return;
+    this.drift = drift?.ok ? drift.value : null;
+    this.curves = curves?.ok ? curves.value : null;
+    this.analysisVersion = version;
   }
 
   /** One sensor's distribution, file against training, for the drift plot. */
@@ -920,7 +907,7 @@ export class AppState {
   setThreshold(value: number): void {
     if (!Number.isFinite(value)) return;
     this.threshold = Math.min(1, Math.max(0, value));
-    void this.summarizeCoalesced(this.threshold);
+    void this.summarizing.request(this.threshold);
   }
 
   resetThreshold(): void {
@@ -928,25 +915,11 @@ export class AppState {
   }
 
   /** One summarize() in flight at a time; only the latest threshold asked for meanwhile is sent next. */
-  private async summarizeCoalesced(threshold: number): Promise<void> {
-    if (this.summarizeRunning) {
-      this.summarizeQueued = threshold;
-      return;
-    }
-    this.summarizeRunning = true;
-    try {
-      let next: number | null = threshold;
-      while (next !== null) {
-        this.summarizeQueued = null;
-        const result = await this.engine().summarize(next);
-        if (result.ok) this.takeState(result.value);
-        else if (result.error.code !== 'no-file') this.fail(result.error);
-        next = this.summarizeQueued;
-      }
-    } finally {
-      this.summarizeRunning = false;
-    }
-  }
+  private readonly summarizing = new Coalesced<number>(async (threshold) => {
+    const result = await this.engine().summarize(threshold);
+    if (result.ok) this.takeState(result.value);
+    else if (result.error.code !== 'no-file') this.fail(result.error);
+  });
 
   setOrder(order: RowOrder): void {
     this.order = order;
@@ -1205,26 +1178,11 @@ export class AppState {
     return result.value;
   }
 
-  private batchResultsRunning = false;
-  private batchResultsAgain = false;
-
   /** Each file's counts at the current threshold; one call at a time, the latest wish wins. */
-  private async refreshBatchResults(): Promise<void> {
-    if (this.batchResultsRunning) {
-      this.batchResultsAgain = true;
-      return;
-    }
-    this.batchResultsRunning = true;
-    try {
-      do {
-        this.batchResultsAgain = false;
-        const result = await this.engine().batchResults(this.threshold);
-        if (result.ok && this.batch.active) this.batch.perFile = result.value;
-      } while (this.batchResultsAgain);
-    } finally {
-      this.batchResultsRunning = false;
-    }
-  }
+  private readonly batchResults = new Coalesced(async () => {
+    const result = await this.engine().batchResults(this.threshold);
+    if (result.ok && this.batch.active) this.batch.perFile = result.value;
+  });
 
   /** A batch: one zip of a predictions file per loaded file, each as that file's own download would be. */
   /** A download's options: the threshold on screen, and top_sensors when asked for and the model can explain. */
