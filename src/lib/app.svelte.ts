@@ -1001,18 +1001,8 @@ export class AppState {
 
   async download(onlyFlagged: boolean): Promise<void> {
     if (!this.summary || this.busy) return;
-    this.error = null;
-    this.info = null;
     const onProgress = this.batch.active ? this.batchProgressHandler('export', 'Writing', this.batch.report?.loaded ?? 0) : this.progressHandler('export', 'Preparing the download');
-    const result: Result<ExportResult> = await this.engine().exportCsv(this.exportOptions(onlyFlagged), onProgress);
-    this.busy = null;
-    if (!result.ok) {
-      this.fail(result.error);
-      return;
-    }
-    const { blob, fileName, rows, threshold, neutralizedCells, editedCells } = result.value;
-    this.deps.saveBlob(blob, fileName);
-    this.lastExport = { fileName, rows, threshold, neutralizedCells, editedCells, onlyFlagged };
+    await this.save(onlyFlagged, (options) => this.engine().exportCsv(options, onProgress));
   }
 
   /** The model bundle has explain.json: wafers can be explained. */
@@ -1184,18 +1174,23 @@ export class AppState {
     if (result.ok && this.batch.active) this.batch.perFile = result.value;
   });
 
-  /** A batch: one zip of a predictions file per loaded file, each as that file's own download would be. */
   /** A download's options: the threshold on screen, and top_sensors when asked for and the model can explain. */
   private exportOptions(onlyFlagged: boolean): ExportOptions {
     return { threshold: this.threshold, onlyFlagged, ...(this.topSensors && this.canExplain ? { topSensors: true } : {}) };
   }
 
+  /** A batch: one zip of a predictions file per loaded file, each as that file's own download would be. */
   async downloadZip(onlyFlagged: boolean): Promise<void> {
     if (!this.summary || this.busy || !this.batch.active) return;
+    const onProgress = this.batchProgressHandler('export', 'Writing', this.batch.report?.loaded ?? 0);
+    await this.save(onlyFlagged, (options) => this.engine().exportZip(options, onProgress));
+  }
+
+  /** Make a download with the options on screen and save it; a failure is shown, and nothing is saved. */
+  private async save(onlyFlagged: boolean, make: (options: ExportOptions) => Promise<Result<ExportResult>>): Promise<void> {
     this.error = null;
     this.info = null;
-    const onProgress = this.batchProgressHandler('export', 'Writing', this.batch.report?.loaded ?? 0);
-    const result = await this.engine().exportZip(this.exportOptions(onlyFlagged), onProgress);
+    const result = await make(this.exportOptions(onlyFlagged));
     this.busy = null;
     if (!result.ok) {
       this.fail(result.error);
