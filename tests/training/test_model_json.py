@@ -10,20 +10,10 @@ from typing import Any
 
 import pytest
 
+from training.metrics import METRIC_NAMES
+
 METRIC = {"value": float, "ci95": [float, float]}
-PROTOCOL: dict[str, Any] = {"protocol": str, "rows": int, "fails": int} | {
-    k: METRIC
-    for k in (
-        "roc_auc",
-        "pr_auc",
-        "balanced_error_rate",
-        "g_mean",
-        "recall",
-        "precision",
-        "f1",
-        "flagged_share",
-    )
-}
+PROTOCOL: dict[str, Any] = {"protocol": str, "rows": int, "fails": int} | {k: METRIC for k in METRIC_NAMES}
 SCHEMA: dict[str, Any] = {
     "name": str,
     "version": str,
