@@ -147,6 +147,12 @@ async function measureEdit(page) {
     }
     await cell.dblclick();
     const editor = page.getByTestId('cell-editor');
+    try {
+      // The grid opens no editor on a cell whose text is not in its window yet: try the next candidate.
+      await editor.waitFor({ timeout: 5000 });
+    } catch {
+      continue;
+    }
     await editor.fill(cand.value);
     await page.evaluate(() => {
       const w = /** @type {any} */ (window);

@@ -208,7 +208,6 @@ export function createEngine(options: EngineOptions = {}): Engine {
   let explainJson: ExplainJson | null = null;
   let explainer: Explainer | null = null;
   let session: Session | null = null;
-  /** The training out-of-fold scores by class, sorted once per model (the cost helper's training curve). */
   /** Bumped whenever a row's content, probability or order may change (see DataState.version). */
   let version = 0;
   const active = new Set<CancelToken>();
