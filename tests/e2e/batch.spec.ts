@@ -151,3 +151,26 @@ test('several files dropped at once are loaded as one batch', async ({ page }) =
   await expect(page.locator('[data-testid="row-source"][data-row="0"]')).toHaveText('first.csv');
   await expect(page.getByTestId('batch-files').locator('tbody th').first()).toHaveText('first.csv');
 });
+
+test('a batch load can be cancelled: the file on screen stays, and the message names the batch', async ({ page }) => {
+  await openApp(page);
+  await pickFile(page, 'sample.csv', sampleText);
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
+  // Three files of ≈ 34 MB each, made in the page: reading them takes long enough to press Cancel.
+  await page.evaluate((text) => {
+    const [header, ...rows] = text.trim().split('\n');
+    const body = `${rows.join('\n')}\n`;
+    const transfer = new DataTransfer();
+    for (const name of ['day-1.csv', 'day-2.csv', 'day-3.csv']) transfer.items.add(new File([`${header}\n`, ...Array.from({ length: 100 }, () => body)], name, { type: 'text/csv' }));
+    const input = document.querySelector<HTMLInputElement>('[data-testid="file-input"]');
+    if (!input) throw new Error('no file input');
+    input.files = transfer.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }, sampleText);
+  await expect(page.getByTestId('progress')).toBeVisible();
+  await page.getByTestId('cancel-button').click();
+  await expect(page.getByRole('status').filter({ hasText: 'cancelled' }).locator('div')).toHaveText('Loading the 3 files was cancelled. The previous data (sample.csv) is still shown.');
+  await expect(page.getByTestId('summary')).toHaveAttribute('data-rows', '100');
+  await expect(page.getByTestId('batch-report')).toHaveCount(0);
+  await expect(page.getByTestId('progress')).toHaveCount(0);
+});
