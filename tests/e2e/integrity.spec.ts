@@ -32,6 +32,10 @@ test('a model file whose sha256 differs from model.json is refused with a clear 
   await expect(status).toHaveText('Engine error');
   const message = page.getByTestId('engine-message');
   await expect(message).toContainText('The model file secom-xgb.onnx does not match its description: sha256 is ');
+  // The service worker still registers (a fixed deployment must be able to reach this page), but the page does
+  // not say "works offline" with a model that does not work.
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 }).catch(() => undefined);
+  await expect(status).toHaveText('Engine error');
   await expect(message).toContainText(', model.json expects ');
   await expect(page.getByRole('alert').first()).toContainText('The model could not be loaded.');
 
