@@ -182,21 +182,33 @@ function tabulate(trees: WeightedTree[], k: number, pad: number, width = Math.ma
   return table;
 }
 
-/** The small trees in one SMALL × SMALL table, the larger tabulated ones in a table per size. */
-function tabulateAll(trees: WeightedTree[], pad: number): { small: TreeTable | null; larger: TreeTable[] } {
-  const sized = (k: number) => trees.filter(({ tree }) => tree.internal.length === k);
-  const small = trees.filter(({ tree }) => tree.internal.length > 0 && tree.internal.length <= SMALL);
+/**
+ * The trees sorted by how they are walked: the small ones in one SMALL × SMALL table, the larger tabulated ones in
+ * a table per size, and the rest (single leaves, and trees too large for a table) kept for TreeSHAP per row.
+ */
+function tabulateAll(trees: WeightedTree[], pad: number): { small: TreeTable | null; larger: TreeTable[]; untabulated: WeightedTree[] } {
+  const bySize = new Map<number, WeightedTree[]>();
+  for (const t of trees) {
+    const k = t.tree.internal.length;
+    const key = k === 0 || k > TABULATE_MAX_INTERNAL ? -1 : Math.max(k, SMALL);
+    const group = bySize.get(key);
+    if (group) group.push(t);
+    else bySize.set(key, [t]);
+  }
+  const small = bySize.get(SMALL);
   const larger: TreeTable[] = [];
-  for (let k = SMALL + 1; k <= TABULATE_MAX_INTERNAL; k++) if (sized(k).length > 0) larger.push(tabulate(sized(k), k, pad));
-  return { small: small.length > 0 ? tabulate(small, SMALL, pad, SMALL) : null, larger };
+  for (let k = SMALL + 1; k <= TABULATE_MAX_INTERNAL; k++) {
+    const sized = bySize.get(k);
+    if (sized) larger.push(tabulate(sized, k, pad));
+  }
+  return { small: small ? tabulate(small, SMALL, pad, SMALL) : null, larger, untabulated: bySize.get(-1) ?? [] };
 }
 
 interface CompiledLinear {
   weight: number;
+  /** Its inputs as wide-row slots. */
   inputs: Int32Array;
   json: LinearMemberJson;
-  /** Its contributions by member input, reused per row. */
-  phi: Float64Array;
 }
 
 export class Explainer {
@@ -222,14 +234,14 @@ export class Explainer {
   ) {
     const slotOf = (j: number) => (j === MISSING_COUNT_INPUT ? countSlot(nFeatures) : j);
     this.trees = json.members.flatMap((m) => (m.kind === 'trees' ? m.trees.map((t) => ({ tree: new TreeExplainer({ ...t, split_indices: t.split_indices.map((i) => slotOf(m.inputs[i] as number)) }), weight: m.weight })) : []));
-    ({ small: this.small, larger: this.larger } = tabulateAll(this.trees, padSlot(nFeatures)));
-    this.untabulated = this.trees.filter(({ tree }) => tree.internal.length === 0 || tree.internal.length > TABULATE_MAX_INTERNAL);
+    ({ small: this.small, larger: this.larger, untabulated: this.untabulated } = tabulateAll(this.trees, padSlot(nFeatures)));
     this.baseMargin = json.members.reduce((sum, m) => sum + (m.kind === 'trees' ? m.weight * m.base_margin : 0), 0);
-    this.linear = json.members.flatMap((m) => (m.kind === 'linear' ? [{ weight: m.weight, inputs: Int32Array.from(m.inputs, slotOf), json: m, phi: new Float64Array(m.inputs.length) }] : []));
+    this.linear = json.members.flatMap((m) => (m.kind === 'linear' ? [{ weight: m.weight, inputs: Int32Array.from(m.inputs, slotOf), json: m }] : []));
     const inputs = json.members.flatMap((m) => m.inputs);
     this.usedFeatures = [...new Set(inputs.filter((j) => j !== MISSING_COUNT_INPUT))].sort((a, b) => a - b);
     this.usesMissingCount = inputs.includes(MISSING_COUNT_INPUT);
     this.base = this.trees.reduce((sum, { tree, weight }) => sum + weight * tree.expected, this.baseMargin) + this.linear.reduce((sum, m) => sum + m.weight * linearBase(m.json), 0);
+    // The pad slot stays 0: explain() writes only the features and the count.
     this.wide = new Float32Array(nFeatures + 2);
     this.phiWide = new Float64Array(nFeatures + 2);
     this.out = { phi: this.phiWide.subarray(0, nFeatures + 1), base: this.base, margin: 0 };
@@ -259,7 +271,6 @@ export class Explainer {
     if (row.length !== nF) throw new RangeError(`explain(): a row has ${nF} readings, not ${row.length}`);
     x.set(row);
     x[countSlot(nF)] = this.usesMissingCount ? countMissing(x, nF) : 0;
-    x[padSlot(nF)] = 0;
     const phi = this.phiWide.fill(0);
     let margin = this.baseMargin;
     if (tabulated) {
